@@ -1,0 +1,110 @@
+/**
+ * One direction-pair of transport keys from a finished handshake, and the transport frame:
+ *
+ *   0      type (3)
+ *   1-4    receiver index (the key pair's index at the receiver)
+ *   5-12   counter (u64, big-endian; the AEAD nonce is 4 zero bytes || counter)
+ *   13-    AES-256-GCM ciphertext of the overlay packet, then the 16-byte tag
+ *
+ * The 13-byte frame header is the AEAD's associated data, so flipping any bit anywhere in the
+ * frame makes it fail authentication.
+ */
+import { createCipheriv, createDecipheriv } from 'node:crypto';
+import { AEAD_TAG_SIZE } from './crypto.ts';
+import { MSG_TRANSPORT, type TransportKeys } from './noise.ts';
+import { ReplayWindow } from './replay.ts';
+import type { TunnelLimits } from './timers.ts';
+
+export const TRANSPORT_HEADER_SIZE = 13;
+export const TRANSPORT_OVERHEAD = TRANSPORT_HEADER_SIZE + AEAD_TAG_SIZE;
+
+export type OpenResult =
+  | { ok: true; plaintext: Buffer; counter: number }
+  | { ok: false; reason: 'short' | 'expired' | 'counter_limit' | 'replay' | 'auth' };
+
+export class TransportKeypair {
+  readonly localIndex: number;
+  readonly remoteIndex: number;
+  readonly isInitiator: boolean;
+  readonly createdAt: number;
+  readonly #sendKey: Buffer;
+  readonly #receiveKey: Buffer;
+  readonly #replay = new ReplayWindow();
+  #sendCounter = 0;
+  #limits: TunnelLimits;
+
+  constructor(keys: TransportKeys, localIndex: number, remoteIndex: number, isInitiator: boolean, limits: TunnelLimits, now: number) {
+    this.#sendKey = keys.sendKey;
+    this.#receiveKey = keys.receiveKey;
+    this.localIndex = localIndex;
+    this.remoteIndex = remoteIndex;
+    this.isInitiator = isInitiator;
+    this.#limits = limits;
+    this.createdAt = now;
+  }
+
+  get sendCounter(): number {
+    return this.#sendCounter;
+  }
+
+  /** Usable for sending and receiving at all (hard limits). */
+  isUsable(now: number): boolean {
+    return now - this.createdAt < this.#limits.rejectAfterMs && this.#sendCounter < this.#limits.rejectAfterMessages;
+  }
+
+  /** Old or busy enough that a fresh handshake should start (soft limits). */
+  wantsRekey(now: number): boolean {
+    return now - this.createdAt >= this.#limits.rekeyAfterMs || this.#sendCounter >= this.#limits.rekeyAfterMessages;
+  }
+
+  /** Encrypts an overlay packet into a transport frame, or null if the keys are spent. */
+  seal(plaintext: Uint8Array, now: number): Buffer | null {
+    if (!this.isUsable(now)) return null;
+    const counter = this.#sendCounter++;
+    const frame = Buffer.allocUnsafe(TRANSPORT_HEADER_SIZE + plaintext.length + AEAD_TAG_SIZE);
+    frame[0] = MSG_TRANSPORT;
+    frame.writeUInt32BE(this.remoteIndex, 1);
+    frame.writeUInt32BE(Math.floor(counter / 2 ** 32), 5);
+    frame.writeUInt32BE(counter >>> 0, 9);
+    const nonce = Buffer.alloc(12);
+    frame.copy(nonce, 4, 5, 13);
+    const cipher = createCipheriv('aes-256-gcm', this.#sendKey, nonce, { authTagLength: AEAD_TAG_SIZE });
+    cipher.setAAD(frame.subarray(0, TRANSPORT_HEADER_SIZE));
+    let offset = TRANSPORT_HEADER_SIZE;
+    offset += cipher.update(plaintext).copy(frame, offset);
+    offset += cipher.final().copy(frame, offset);
+    cipher.getAuthTag().copy(frame, offset);
+    return frame;
+  }
+
+  /** Decrypts a transport frame addressed to this key pair. Never throws. */
+  open(frame: Buffer, now: number): OpenResult {
+    if (frame.length < TRANSPORT_OVERHEAD) return { ok: false, reason: 'short' };
+    if (now - this.createdAt >= this.#limits.rejectAfterMs) return { ok: false, reason: 'expired' };
+    const high = frame.readUInt32BE(5);
+    const counter = high * 2 ** 32 + frame.readUInt32BE(9);
+    if (counter >= this.#limits.rejectAfterMessages) return { ok: false, reason: 'counter_limit' };
+    if (!this.#replay.check(counter)) return { ok: false, reason: 'replay' };
+    const nonce = Buffer.alloc(12);
+    frame.copy(nonce, 4, 5, 13);
+    let plaintext: Buffer;
+    try {
+      const decipher = createDecipheriv('aes-256-gcm', this.#receiveKey, nonce, { authTagLength: AEAD_TAG_SIZE });
+      decipher.setAAD(frame.subarray(0, TRANSPORT_HEADER_SIZE));
+      decipher.setAuthTag(frame.subarray(frame.length - AEAD_TAG_SIZE));
+      const head = decipher.update(frame.subarray(TRANSPORT_HEADER_SIZE, frame.length - AEAD_TAG_SIZE));
+      const tail = decipher.final();
+      plaintext = tail.length === 0 ? head : Buffer.concat([head, tail]);
+    } catch {
+      return { ok: false, reason: 'auth' };
+    }
+    // Record the counter only once the frame proved authentic, so forgeries cannot burn counters.
+    if (!this.#replay.accept(counter)) return { ok: false, reason: 'replay' };
+    return { ok: true, plaintext, counter };
+  }
+}
+
+/** The receiver index of a transport frame, or -1 if the frame is too short to carry one. */
+export function transportReceiverIndex(frame: Buffer): number {
+  return frame.length >= TRANSPORT_OVERHEAD ? frame.readUInt32BE(1) : -1;
+}
