@@ -117,8 +117,11 @@ function ensureStateDir(stateDir: string): Result<void, IdentityError> {
 /**
  * Loads the identity in `stateDir`, creating it if there is none. Never overwrites a file.
  */
-export function loadOrCreateIdentity(stateDir: string): Result<{ identity: NodeIdentity; created: boolean }, IdentityError> {
-  const path = join(stateDir, IDENTITY_FILE);
+export function loadOrCreateIdentity(
+  stateDir: string,
+  fileName = IDENTITY_FILE,
+): Result<{ identity: NodeIdentity; created: boolean }, IdentityError> {
+  const path = join(stateDir, fileName);
   let mode: number | null = null;
   try {
     mode = statSync(path).mode;
@@ -170,7 +173,7 @@ export function loadOrCreateIdentity(stateDir: string): Result<{ identity: NodeI
     try {
       linkSync(tmp, path);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'EEXIST') return loadOrCreateIdentity(stateDir);
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') return loadOrCreateIdentity(stateDir, fileName);
       throw err;
     }
   } catch (err) {

@@ -86,6 +86,8 @@ export interface TrustGate {
 export interface PeerView {
   readonly keyId: string;
   readonly identityKey: Buffer;
+  readonly staticPublic: Buffer | null;
+  readonly staticSignature: Buffer | null;
   readonly address: Address | null;
   readonly hostname: string | null;
   readonly endpoint: Endpoint | null;
@@ -136,6 +138,7 @@ class Peer implements PeerView {
   readonly keyId: string;
   readonly identityKey: Buffer;
   staticPublic: Buffer | null = null;
+  staticSignature: Buffer | null = null;
   address: Address | null = null;
   hostname: string | null = null;
   endpoints: Endpoint[] = [];
@@ -295,6 +298,7 @@ export class OverlayNode {
     }
     const peer = this.#peerFor(contact.identityKey);
     peer.staticPublic = contact.staticPublic;
+    peer.staticSignature = contact.staticSignature;
     this.#setPeerAddress(peer, contact.address);
     if (contact.hostname) peer.hostname = contact.hostname;
     if (contact.endpoints.length > 0) {
@@ -579,6 +583,7 @@ export class OverlayNode {
     }
     peer.lastInitiationTimestamp = init.timestamp;
     peer.staticPublic = init.staticPublic;
+    peer.staticSignature = init.staticSignature;
     this.#setPeerAddress(peer, { network: init.network, node: init.node });
     peer.endpoint = from;
     const keypair = new TransportKeypair(response.value.keys, localIndex, init.senderIndex, false, this.#limits, this.#now());

@@ -145,6 +145,7 @@ export interface Initiation {
   readonly senderIndex: number;
   readonly identityPublic: Buffer;
   readonly staticPublic: Buffer;
+  readonly staticSignature: Buffer;
   readonly network: number;
   readonly node: number;
   readonly timestamp: Buffer;
@@ -191,6 +192,7 @@ export function consumeInitiation(local: StaticIdentity, message: Uint8Array): R
     senderIndex,
     identityPublic,
     staticPublic: Buffer.from(staticPublic),
+    staticSignature: Buffer.from(signature),
     network: payload.readUInt16BE(KEY_SIZE + SIGNATURE_SIZE),
     node: payload.readUInt32BE(KEY_SIZE + SIGNATURE_SIZE + 2),
     timestamp: Buffer.from(payload.subarray(KEY_SIZE + SIGNATURE_SIZE + 6)),

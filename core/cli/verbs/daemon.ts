@@ -1,0 +1,233 @@
+/** `swarmctl daemon start|stop|status` and `swarmctl info`. */
+import { spawn } from 'node:child_process';
+import { mkdirSync, openSync, closeSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Daemon, daemonPaths, DaemonError, runningDaemonPid, type DaemonOptions } from '../../overlay/daemon.ts';
+import { intOption } from '../args.ts';
+import { callDaemon, type Context, type Verb } from '../context.ts';
+import { printJson, when } from '../output.ts';
+
+const BIN = fileURLToPath(new URL('../bin/swarmctl.js', import.meta.url));
+/** How long `daemon start` waits for the background daemon to come up and register. */
+const START_TIMEOUT_MS = 30_000;
+
+interface Info {
+  hostname: string;
+  address: string;
+  fingerprint: string;
+  public_key: string;
+  listen: string;
+  pid: number;
+  state_dir: string;
+  started_at: string;
+  registry: { endpoint: string; registered: boolean; last_ok_at: string | null; last_error: string | null; observed: string | null; key: string | null };
+  trusted_peers: number;
+  pending_incoming: number;
+  outbox: number;
+  dropped_untrusted: number;
+  stats: { node: Record<string, number>; trust: Record<string, number> };
+}
+
+function printInfo(ctx: Context, info: Info, headline: string | null): void {
+  const p = ctx.printer;
+  if (p.json) {
+    printJson(p, info);
+    return;
+  }
+  if (headline) p.out(headline);
+  const registry = info.registry.registered
+    ? `${info.registry.endpoint} (registered, seen as ${info.registry.observed ?? '?'}, last ok ${when(info.registry.last_ok_at)})`
+    : `${info.registry.endpoint} (NOT registered: ${info.registry.last_error ?? 'not yet'})`;
+  const rows: Array<[string, string]> = [
+    ['hostname', info.hostname],
+    ['address', info.address],
+    ['fingerprint', info.fingerprint],
+    ['listen', `udp ${info.listen}`],
+    ['registry', registry],
+    ['trusted peers', String(info.trusted_peers)],
+    ['pending requests', String(info.pending_incoming)],
+    ['dropped (untrusted)', String(info.dropped_untrusted)],
+    ['undelivered trust msgs', String(info.outbox)],
+    ['daemon', `pid ${info.pid}, up since ${when(info.started_at)}`],
+    ['state dir', info.state_dir],
+  ];
+  for (const [k, v] of rows) p.out(`${k.padEnd(23)} ${v}`);
+}
+
+function daemonOptions(ctx: Context): DaemonOptions {
+  const v = ctx.args.values;
+  const keepalive = intOption(v, 'keepalive', 1, 3600, 30);
+  return {
+    stateDir: ctx.stateDir,
+    ...(typeof v.hostname === 'string' ? { hostname: v.hostname } : {}),
+    ...(typeof v.registry === 'string' ? { registry: v.registry } : {}),
+    ...(typeof v.listen === 'string' ? { listen: v.listen } : {}),
+    ...(typeof v['registry-key'] === 'string' ? { registryKey: v['registry-key'] } : {}),
+    ...(v.public ? { public: true } : {}),
+    keepaliveMs: keepalive * 1000,
+  };
+}
+
+async function runForeground(ctx: Context): Promise<number> {
+  const viaIpc = Boolean(ctx.args.values['ready-ipc']) && typeof process.send === 'function';
+  const log = (line: string): void => {
+    process.stdout.write(`${new Date().toISOString()} ${line}\n`);
+  };
+  let daemon: Daemon;
+  try {
+    daemon = await Daemon.start({ ...daemonOptions(ctx), log });
+  } catch (err) {
+    if (viaIpc) {
+      const e = err as { code?: string; message?: string; hint?: string };
+      process.send?.({ type: 'error', error: { code: e.code ?? 'internal', message: e.message ?? String(err), hint: e.hint ?? '' } });
+      process.disconnect?.();
+      return 1;
+    }
+    throw err;
+  }
+  const stop = () => void daemon.stop();
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  process.on('SIGHUP', () => {});
+  if (viaIpc) {
+    process.send?.({ type: 'ready', info: daemon.info() });
+    process.disconnect?.();
+  } else {
+    printInfo(ctx, daemon.info() as unknown as Info, 'daemon running in the foreground (Ctrl-C stops it)');
+  }
+  await daemon.stopped;
+  return 0;
+}
+
+async function runBackground(ctx: Context): Promise<number> {
+  const existing = await runningDaemonPid(ctx.stateDir);
+  if (existing) {
+    throw new DaemonError('already_running', `a daemon is already running for ${ctx.stateDir} (pid ${existing})`, `stop it with: swarmctl --state-dir ${ctx.stateDir} daemon stop`);
+  }
+  mkdirSync(ctx.stateDir, { recursive: true, mode: 0o700 });
+  const paths = daemonPaths(ctx.stateDir);
+  const logFd = openSync(paths.log, 'a', 0o600);
+  const forwarded: string[] = ['--state-dir', ctx.stateDir, 'daemon', 'start', '--foreground', '--ready-ipc'];
+  for (const name of ['hostname', 'registry', 'listen', 'registry-key', 'keepalive']) {
+    const value = ctx.args.values[name];
+    if (typeof value === 'string') forwarded.push(`--${name}`, value);
+  }
+  if (ctx.args.values.public) forwarded.push('--public');
+  const child = spawn(process.execPath, [BIN, ...forwarded], {
+    detached: true,
+    stdio: ['ignore', logFd, logFd, 'ipc'],
+    env: process.env,
+  });
+  closeSync(logFd);
+  const outcome = await new Promise<{ type: 'ready'; info: Info } | { type: 'error'; error: { code: string; message: string; hint: string } }>((resolve) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGTERM');
+      resolve({ type: 'error', error: { code: 'start_timeout', message: `the daemon did not come up within ${START_TIMEOUT_MS / 1000} s`, hint: `see ${paths.log}` } });
+    }, START_TIMEOUT_MS);
+    child.on('message', (msg: unknown) => {
+      clearTimeout(timer);
+      resolve(msg as { type: 'ready'; info: Info });
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ type: 'error', error: { code: 'start_failed', message: `the daemon exited during start (code ${code})`, hint: `see ${paths.log}` } });
+    });
+  });
+  child.removeAllListeners();
+  if (child.connected) child.disconnect();
+  child.unref();
+  if (outcome.type === 'error') throw new DaemonError(outcome.error.code, outcome.error.message, outcome.error.hint);
+  printInfo(ctx, outcome.info, `daemon started (pid ${outcome.info.pid}); logs: ${paths.log}`);
+  return 0;
+}
+
+const GLOBAL_HINT = 'swarmctl [--state-dir DIR] ';
+
+export const daemonStart: Verb = {
+  summary: 'start this node\'s daemon (in the background unless --foreground)',
+  spec: {
+    options: {
+      hostname: { type: 'string' },
+      registry: { type: 'string' },
+      listen: { type: 'string' },
+      public: { type: 'boolean' },
+      'registry-key': { type: 'string' },
+      foreground: { type: 'boolean' },
+      keepalive: { type: 'string' },
+      'ready-ipc': { type: 'boolean' },
+    },
+    positionals: [],
+    required: 0,
+    usage: `${GLOBAL_HINT}daemon start --hostname NAME --registry HOST:PORT [--listen IP:PORT] [--public] [--foreground]`,
+  },
+  run(ctx) {
+    if (ctx.args.values.foreground) return runForeground(ctx);
+    return runBackground(ctx);
+  },
+};
+
+export const daemonStop: Verb = {
+  summary: 'stop this node\'s daemon',
+  spec: { options: {}, positionals: [], required: 0, usage: `${GLOBAL_HINT}daemon stop` },
+  async run(ctx) {
+    const pid = await runningDaemonPid(ctx.stateDir);
+    if (!pid) {
+      if (ctx.printer.json) printJson(ctx.printer, { stopped: false, running: false });
+      else ctx.printer.out(`no daemon is running for ${ctx.stateDir}`);
+      return 0;
+    }
+    await callDaemon(ctx, 'stop', {}, { admin: true });
+    const gone = await waitForExit(pid, 10_000);
+    if (!gone) {
+      process.kill(pid, 'SIGKILL');
+      await waitForExit(pid, 2_000);
+    }
+    if (ctx.printer.json) printJson(ctx.printer, { stopped: true, pid, forced: !gone });
+    else ctx.printer.out(gone ? `daemon stopped (pid ${pid})` : `daemon did not stop in 10 s and was killed (pid ${pid})`);
+    return 0;
+  },
+};
+
+function waitForExit(pid: number, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  return new Promise((resolve) => {
+    const check = () => {
+      try {
+        process.kill(pid, 0);
+      } catch {
+        resolve(true);
+        return;
+      }
+      if (Date.now() > deadline) resolve(false);
+      else setTimeout(check, 25);
+    };
+    check();
+  });
+}
+
+export const daemonStatus: Verb = {
+  summary: 'is the daemon running, and is it registered',
+  spec: { options: {}, positionals: [], required: 0, usage: `${GLOBAL_HINT}daemon status` },
+  async run(ctx) {
+    const pid = await runningDaemonPid(ctx.stateDir);
+    if (!pid) {
+      if (ctx.printer.json) printJson(ctx.printer, { running: false, state_dir: ctx.stateDir });
+      else ctx.printer.out(`not running (state dir ${ctx.stateDir})`);
+      return 3;
+    }
+    const info = (await callDaemon(ctx, 'status')) as Info;
+    if (ctx.printer.json) printJson(ctx.printer, { running: true, ...info });
+    else printInfo(ctx, info, `running (pid ${pid})`);
+    return 0;
+  },
+};
+
+export const info: Verb = {
+  summary: 'this node: hostname, address, fingerprint, UDP socket, registry, counters',
+  spec: { options: {}, positionals: [], required: 0, usage: `${GLOBAL_HINT}info [--json]` },
+  async run(ctx) {
+    printInfo(ctx, (await callDaemon(ctx, 'info')) as Info, null);
+    return 0;
+  },
+};
+

@@ -1,0 +1,41 @@
+/** `swarmctl registry serve`: the hostname registry of a swarm, in the foreground. */
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { formatEndpoint } from '../../overlay/transport.ts';
+import { startRegistry } from '../../overlay/registry-server.ts';
+import { intOption, UsageError } from '../args.ts';
+import type { Verb } from '../context.ts';
+import { printJson } from '../output.ts';
+
+export const registryServe: Verb = {
+  summary: 'run a registry (hostnames, keys, endpoints) until stopped',
+  spec: {
+    options: { listen: { type: 'string' }, db: { type: 'string' }, network: { type: 'string' } },
+    positionals: [],
+    required: 0,
+    usage: 'swarmctl registry serve --listen IP:PORT [--db FILE] [--network N]',
+  },
+  async run(ctx) {
+    const listen = ctx.args.values.listen;
+    if (typeof listen !== 'string') throw new UsageError('missing --listen for "swarmctl registry serve"', 'for example --listen 127.0.0.1:9000');
+    const dbOption = ctx.args.values.db;
+    const dbPath =
+      typeof dbOption === 'string'
+        ? resolve(dbOption)
+        : join(typeof ctx.args.values['state-dir'] === 'string' || process.env.SWARM_STATE_DIR ? ctx.stateDir : join(homedir(), '.swarm'), 'registry.db');
+    const network = intOption(ctx.args.values, 'network', 1, 65534, 1);
+    const log = (line: string): void => {
+      process.stderr.write(`${new Date().toISOString()} ${line}\n`);
+    };
+    const server = await startRegistry({ listen, dbPath, network, log });
+    const ready = { listen: formatEndpoint(server.local), db: dbPath, network, fingerprint: server.fingerprint, key: server.keyId };
+    if (ctx.printer.json) printJson(ctx.printer, ready);
+    else ctx.printer.out(`registry listening on udp ${ready.listen} (network ${network}, db ${dbPath}, fingerprint ${server.fingerprint})`);
+    await new Promise<void>((done) => {
+      process.once('SIGINT', done);
+      process.once('SIGTERM', done);
+    });
+    await server.close();
+    return 0;
+  },
+};

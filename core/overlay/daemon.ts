@@ -1,0 +1,560 @@
+/**
+ * The agent daemon: one overlay node with its identity, trust store, registry registration and
+ * control socket. Agent roles (monitor, executor) plug in on top of this in core/agents.
+ *
+ * State directory layout (mode 0700):
+ *   identity.json  Ed25519 seed (0600)        swarm.db     trust, requests, audit (SQLite, WAL)
+ *   admin.token    control-socket token (0600) swarm.sock   control socket (0600)
+ *   daemon.pid     the running daemon          daemon.log   log of a background daemon
+ */
+import { closeSync, existsSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { lookup as dnsLookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
+import { join } from 'node:path';
+import { formatAddress, parseAddress, type Address } from './address.ts';
+import { ADMIN_TOKEN_FILE, callControl, CONTROL_SOCKET, ControlError, ControlServer, loadOrCreateAdminToken, type ControlMethod } from './control.ts';
+import { HOSTNAME_RULE, isValidHostname } from './hostname.ts';
+import { fingerprintOf, keyId, loadOrCreateIdentity, type NodeIdentity } from './identity.ts';
+import { OverlayNode, type PeerView } from './node.ts';
+import { pingPeer } from './ping.ts';
+import { RegistryClient, RegistryError } from './registry-client.ts';
+import { REGISTRY_KEEPALIVE_MS, type TunnelLimits } from './timers.ts';
+import { formatEndpoint, UdpBindError, UdpPacketConn, type Endpoint } from './transport.ts';
+import { peerContactFromRecord, TrustError, TrustService } from './trust.ts';
+import { NodeStore } from '../store/node-store.ts';
+
+export const DATABASE_FILE = 'swarm.db';
+export const PID_FILE = 'daemon.pid';
+export const LOG_FILE = 'daemon.log';
+
+export class DaemonError extends Error {
+  readonly code: string;
+  readonly hint: string;
+  constructor(code: string, message: string, hint: string) {
+    super(message);
+    this.code = code;
+    this.hint = hint;
+  }
+}
+
+export interface DaemonOptions {
+  stateDir: string;
+  hostname?: string;
+  registry?: string;
+  listen?: string;
+  public?: boolean;
+  registryKey?: string;
+  keepaliveMs?: number;
+  limits?: Partial<TunnelLimits>;
+  log?: (line: string) => void;
+}
+
+/** Parses `host:port` (host may be a name, an IPv4 address or a bracketed IPv6 address). */
+export function parseHostPort(text: string, what: string): { host: string; port: number } {
+  const m = /^\[([0-9a-fA-F:.]+)\]:(\d{1,5})$/.exec(text) ?? /^([^:\s]+):(\d{1,5})$/.exec(text);
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || port > 65535) {
+    throw new DaemonError('bad_argument', `${what} "${text}" is not HOST:PORT`, `for example 127.0.0.1:9000`);
+  }
+  return { host: m[1] as string, port };
+}
+
+export async function resolveEndpoint(text: string, what: string): Promise<Endpoint> {
+  const { host, port } = parseHostPort(text, what);
+  if (isIP(host)) return { host, port };
+  try {
+    const { address } = await dnsLookup(host);
+    return { host: address, port };
+  } catch {
+    throw new DaemonError('dns', `cannot resolve ${what} host "${host}"`, 'check the name, or give an IP address');
+  }
+}
+
+function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The pid of the daemon running for this state directory, or null. */
+export async function runningDaemonPid(stateDir: string): Promise<number | null> {
+  const pidPath = join(stateDir, PID_FILE);
+  let pid: number;
+  try {
+    pid = Number(readFileSync(pidPath, 'utf8').trim());
+  } catch {
+    return null;
+  }
+  if (!Number.isInteger(pid) || pid <= 0 || !isProcessAlive(pid)) return null;
+  try {
+    await callControl(join(stateDir, CONTROL_SOCKET), 'status', {}, { timeoutMs: 2000 });
+    return pid;
+  } catch {
+    return null; // a recycled pid, or a daemon that died before opening its socket
+  }
+}
+
+function takePidFile(stateDir: string): string {
+  const pidPath = join(stateDir, PID_FILE);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(pidPath, 'wx', 0o600);
+      writeSync(fd, `${process.pid}\n`);
+      closeSync(fd);
+      return pidPath;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const pid = Number(readFileSync(pidPath, 'utf8').trim());
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isProcessAlive(pid)) {
+        throw new DaemonError('already_running', `a daemon is already running for ${stateDir} (pid ${pid})`, `stop it with: swarmctl --state-dir ${stateDir} daemon stop`);
+      }
+      unlinkSync(pidPath); // left behind by a daemon that was killed
+    }
+  }
+  throw new DaemonError('already_running', `cannot take the pid file ${pidPath}`, 'is another daemon starting right now?');
+}
+
+interface RegistryStatus {
+  endpoint: string;
+  registered: boolean;
+  lastOkAt: number | null;
+  lastError: string | null;
+  key: string | null;
+  observed: string | null;
+}
+
+export class Daemon {
+  readonly stateDir: string;
+  readonly identity: NodeIdentity;
+  readonly store: NodeStore;
+  readonly node: OverlayNode;
+  readonly trust: TrustService;
+  readonly registry: RegistryClient;
+  readonly hostname: string;
+  readonly startedAt = Date.now();
+  readonly #control: ControlServer;
+  readonly #pidPath: string;
+  readonly #public: boolean;
+  readonly #keepaliveMs: number;
+  readonly #log: (line: string) => void;
+  readonly #registryStatus: RegistryStatus;
+  #keepaliveTimer: NodeJS.Timeout | null = null;
+  #stopping: Promise<void> | null = null;
+  readonly #stopped: Promise<void>;
+  #resolveStopped!: () => void;
+
+  private constructor(parts: {
+    stateDir: string;
+    identity: NodeIdentity;
+    store: NodeStore;
+    node: OverlayNode;
+    trust: TrustService;
+    registry: RegistryClient;
+    hostname: string;
+    control: ControlServer;
+    pidPath: string;
+    public: boolean;
+    keepaliveMs: number;
+    log: (line: string) => void;
+  }) {
+    this.stateDir = parts.stateDir;
+    this.identity = parts.identity;
+    this.store = parts.store;
+    this.node = parts.node;
+    this.trust = parts.trust;
+    this.registry = parts.registry;
+    this.hostname = parts.hostname;
+    this.#control = parts.control;
+    this.#pidPath = parts.pidPath;
+    this.#public = parts.public;
+    this.#keepaliveMs = parts.keepaliveMs;
+    this.#log = parts.log;
+    this.#registryStatus = {
+      endpoint: formatEndpoint(parts.registry.registry),
+      registered: false,
+      lastOkAt: null,
+      lastError: null,
+      key: parts.registry.registryKey,
+      observed: null,
+    };
+    this.#stopped = new Promise((resolve) => (this.#resolveStopped = resolve));
+  }
+
+  /** Starts a daemon; resolves once it is registered and its control socket is open. */
+  static async start(options: DaemonOptions): Promise<Daemon> {
+    const log = options.log ?? (() => {});
+    const stateDir = options.stateDir;
+    const identityResult = loadOrCreateIdentity(stateDir);
+    if (!identityResult.ok) {
+      const e = identityResult.error;
+      throw new DaemonError(e.code, e.message, e.code === 'identity_permissions' ? 'fix the permissions and start again' : 'see the message');
+    }
+    const identity = identityResult.value.identity;
+    if (identityResult.value.created) log(`created identity ${identity.fingerprint} in ${stateDir}`);
+    const pidPath = takePidFile(stateDir);
+    const cleanups: Array<() => unknown> = [() => unlinkSync(pidPath)];
+    const cleanup = async () => {
+      for (const c of cleanups.reverse()) {
+        try {
+          await c();
+        } catch {
+          // keep cleaning up
+        }
+      }
+    };
+    try {
+      const store = NodeStore.open(join(stateDir, DATABASE_FILE), identity.fingerprint);
+      cleanups.push(() => store.close());
+      const hostname = options.hostname ?? store.getValue('hostname');
+      if (!hostname) throw new DaemonError('bad_argument', 'no hostname given', 'start with --hostname NAME (e.g. gcp-log-monitor)');
+      if (!isValidHostname(hostname)) throw new DaemonError('bad_argument', `"${hostname}" is not a valid hostname`, HOSTNAME_RULE);
+      const registryText = options.registry ?? store.getValue('registry');
+      if (!registryText) throw new DaemonError('bad_argument', 'no registry given', 'start with --registry HOST:PORT');
+      const registryEndpoint = await resolveEndpoint(registryText, 'registry');
+      const listenText = options.listen ?? store.getValue('listen') ?? '0.0.0.0:0';
+      const listen = parseHostPort(listenText, '--listen');
+      if (!isIP(listen.host)) throw new DaemonError('bad_argument', `--listen needs an IP address, not "${listen.host}"`, 'for example 0.0.0.0:7000');
+      const adminToken = loadOrCreateAdminToken(join(stateDir, ADMIN_TOKEN_FILE));
+      let conn: UdpPacketConn;
+      try {
+        conn = await UdpPacketConn.bind(listen.host, listen.port);
+      } catch (err) {
+        if (err instanceof UdpBindError) {
+          throw new DaemonError(
+            'port_in_use',
+            err.message,
+            err.code === 'EADDRINUSE' ? 'another daemon may be using it; pick another with --listen IP:PORT (port 0 picks a free one)' : 'check --listen',
+          );
+        }
+        throw err;
+      }
+      cleanups.push(() => conn.close());
+
+      const storedAddress = store.getValue('address');
+      const parsedAddress = storedAddress ? parseAddress(storedAddress) : null;
+      let trust: TrustService | null = null;
+      let registry: RegistryClient | null = null;
+      const node = new OverlayNode({
+        identity,
+        conn,
+        trust: { isTrusted: (id) => trust?.isTrusted(id) ?? false },
+        limits: options.limits,
+        ...(parsedAddress?.ok ? { address: parsedAddress.value } : {}),
+        resolvePeer: async (peerKeyId) => {
+          if (!registry) return null;
+          const record = await registry.lookup(peerKeyId, 'connect');
+          return peerContactFromRecord(record);
+        },
+      });
+      cleanups.push(() => node.close());
+      const pinned = options.registryKey ?? store.getValue(`registry_key:${registryText}`);
+      registry = new RegistryClient({
+        node,
+        registry: registryEndpoint,
+        pinnedKey: pinned,
+        onPin: (key) => store.setValue(`registry_key:${registryText}`, key),
+      });
+      const registryClient = registry;
+      trust = new TrustService({
+        node,
+        store,
+        identity,
+        hostname,
+        lookup: (target, purpose) => registryClient.lookup(target, purpose),
+      });
+      const trustService = trust;
+      cleanups.push(() => trustService.close());
+
+      const control = await ControlServer.listen(join(stateDir, CONTROL_SOCKET), adminToken, {});
+      cleanups.push(() => control.close());
+      const daemon = new Daemon({
+        stateDir,
+        identity,
+        store,
+        node,
+        trust,
+        registry,
+        hostname,
+        control,
+        pidPath,
+        public: options.public ?? store.getValue('public') === 'true',
+        keepaliveMs: options.keepaliveMs ?? REGISTRY_KEEPALIVE_MS,
+        log,
+      });
+      daemon.#installMethods(control);
+
+      try {
+        await daemon.#register();
+      } catch (err) {
+        if (err instanceof RegistryError) throw new DaemonError(err.code, err.message, err.hint);
+        throw err;
+      }
+      store.setValue('hostname', hostname);
+      store.setValue('registry', registryText);
+      store.setValue('listen', listenText);
+      store.setValue('public', String(daemon.#public));
+      trust.events.on('change', (event: { kind: string }) => {
+        daemon.#log(`trust: ${JSON.stringify(event, (k, v) => (k === 'staticPublic' || k === 'staticSig' ? undefined : v))}`);
+        // The registry discloses our endpoints only to peers we trust: tell it who they are now.
+        if (event.kind === 'trusted' || event.kind === 'revoked') void daemon.#register().catch(() => {});
+      });
+      daemon.#scheduleKeepalive(daemon.#keepaliveMs);
+      log(`daemon up: ${hostname} ${formatAddress(node.address)} fingerprint ${identity.fingerprint} listening on ${formatEndpoint(conn.local)}`);
+      return daemon;
+    } catch (err) {
+      await cleanup();
+      throw err;
+    }
+  }
+
+  async #register(): Promise<void> {
+    try {
+      const result = await this.registry.register({
+        hostname: this.hostname,
+        static_public: this.identity.staticKey.publicKey.toString('base64'),
+        static_sig: this.identity.staticSignature.toString('base64'),
+        endpoints: this.node.conn.local.host === '0.0.0.0' || this.node.conn.local.host === '::' ? [] : [formatEndpoint(this.node.conn.local)],
+        trusted: this.trust.trustTags(),
+        public: this.#public,
+      });
+      const address = parseAddress(result.address);
+      if (address.ok) this.#setAddress(address.value);
+      const wasDown = !this.#registryStatus.registered;
+      Object.assign(this.#registryStatus, {
+        registered: true,
+        lastOkAt: Date.now(),
+        lastError: null,
+        key: this.registry.registryKey,
+        observed: result.observed,
+      });
+      if (wasDown && this.#registryStatus.lastOkAt) this.#log(`registered with ${this.#registryStatus.endpoint} as ${result.address}`);
+    } catch (err) {
+      if (this.#registryStatus.registered || this.#registryStatus.lastError === null) {
+        this.#log(`registry: ${(err as Error).message}`);
+      }
+      Object.assign(this.#registryStatus, { registered: false, lastError: (err as Error).message });
+      throw err;
+    }
+  }
+
+  #setAddress(address: Address): void {
+    this.node.setAddress(address);
+    this.store.setValue('address', formatAddress(address));
+  }
+
+  #scheduleKeepalive(delay: number): void {
+    if (this.#stopping) return;
+    this.#keepaliveTimer = setTimeout(async () => {
+      try {
+        await this.#register();
+        this.#scheduleKeepalive(this.#keepaliveMs);
+      } catch {
+        // The registry is down or restarting: retry sooner than the keepalive interval so the
+        // node is findable again quickly once it is back.
+        this.#scheduleKeepalive(Math.min(this.#keepaliveMs, 2000));
+      }
+    }, delay);
+    this.#keepaliveTimer.unref();
+  }
+
+  info(): Record<string, unknown> {
+    const incoming = this.store.countIncoming();
+    return {
+      hostname: this.hostname,
+      address: formatAddress(this.node.address),
+      fingerprint: this.identity.fingerprint,
+      public_key: keyId(this.identity.publicKey),
+      listen: formatEndpoint(this.node.conn.local),
+      pid: process.pid,
+      state_dir: this.stateDir,
+      started_at: new Date(this.startedAt).toISOString(),
+      uptime_s: Math.round((Date.now() - this.startedAt) / 1000),
+      registry: {
+        endpoint: this.#registryStatus.endpoint,
+        registered: this.#registryStatus.registered,
+        last_ok_at: this.#registryStatus.lastOkAt ? new Date(this.#registryStatus.lastOkAt).toISOString() : null,
+        last_error: this.#registryStatus.lastError,
+        observed: this.#registryStatus.observed,
+        key: this.#registryStatus.key,
+      },
+      trusted_peers: this.trust.trusted().length,
+      pending_incoming: incoming,
+      outbox: this.trust.outboxSize(),
+      dropped_untrusted: this.node.stats.droppedUntrusted,
+      stats: { node: { ...this.node.stats }, trust: { ...this.trust.stats } },
+    };
+  }
+
+  #peerRows(): Array<Record<string, unknown>> {
+    const rows = new Map<string, Record<string, unknown>>();
+    for (const t of this.trust.trusted()) {
+      rows.set(t.peerKey, {
+        hostname: t.hostname,
+        address: t.address,
+        fingerprint: t.fingerprint,
+        key: t.peerKey,
+        trust: 'trusted',
+        capabilities: t.capsGranted,
+        capabilities_received: t.capsReceived,
+        session: false,
+        endpoint: t.endpoints[0] ?? null,
+        last_seen: t.lastSeen,
+        dropped_untrusted: 0,
+      });
+    }
+    const pending = this.trust.pending();
+    for (const p of pending.incoming) {
+      if (!rows.has(p.peerKey)) rows.set(p.peerKey, { hostname: p.hostname, address: p.address, fingerprint: p.fingerprint, key: p.peerKey, trust: 'pending-incoming', capabilities: [], session: false, endpoint: p.endpoints[0] ?? null, last_seen: null, dropped_untrusted: 0 });
+    }
+    for (const p of pending.outgoing) {
+      if (!rows.has(p.peerKey)) rows.set(p.peerKey, { hostname: p.hostname, address: p.address, fingerprint: p.fingerprint, key: p.peerKey, trust: p.status === 'rejected' ? 'rejected' : 'pending-outgoing', capabilities: [], session: false, endpoint: p.endpoints[0] ?? null, last_seen: null, dropped_untrusted: 0 });
+    }
+    for (const v of this.node.peers()) {
+      const row = rows.get(v.keyId) ?? { hostname: v.hostname, address: v.address ? formatAddress(v.address) : null, fingerprint: fingerprintOf(v.identityKey), key: v.keyId, trust: 'untrusted', capabilities: [] };
+      rows.set(v.keyId, {
+        ...row,
+        session: v.sessionUp,
+        endpoint: v.endpoint ? formatEndpoint(v.endpoint) : (row.endpoint ?? null),
+        last_seen: v.lastReceivedAt ? new Date(v.lastReceivedAt).toISOString() : (row.last_seen ?? null),
+        dropped_untrusted: v.droppedUntrusted,
+      });
+    }
+    return [...rows.values()];
+  }
+
+  /** Finds a peer by what a person typed, preferring local knowledge over the registry. */
+  async #resolvePeer(target: string): Promise<PeerView> {
+    const t = target.trim();
+    const fp = t.toUpperCase().replace(/[^0-9A-F]/g, '');
+    const local = this.trust
+      .trusted()
+      .find((p) => p.hostname === t || p.address === t || p.peerKey === t || (fp.length >= 8 && p.fingerprint.replace(/-/g, '').startsWith(fp)));
+    if (local) {
+      const view = this.node.peer(local.peerKey);
+      if (view) return view;
+    }
+    const record = await this.registry.lookup(t, 'connect');
+    const contact = peerContactFromRecord(record);
+    if (!contact) throw new DaemonError('bad_record', `the registry returned an unusable record for ${t}`, 'see the registry log');
+    if (record.key === keyId(this.identity.publicKey)) throw new DaemonError('self', `${t} is this node`, 'name another node');
+    return this.node.addContact(contact);
+  }
+
+  #installMethods(control: ControlServer): void {
+    const str = (v: unknown, name: string): string => {
+      if (typeof v !== 'string' || v.length === 0) throw new ControlError('bad_argument', `${name} is required`, 'see swarmctl --help');
+      return v;
+    };
+    const strList = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : []);
+    const methods: Record<string, ControlMethod> = {
+      status: { admin: false, handle: () => this.info() },
+      info: { admin: false, handle: () => this.info() },
+      stop: {
+        admin: true,
+        handle: () => {
+          // Answer first, then stop: closing the socket at once could cut the answer off.
+          setTimeout(() => void this.stop(), 20).unref();
+          return { stopping: true, pid: process.pid };
+        },
+      },
+      peers: { admin: false, handle: () => ({ peers: this.#peerRows() }) },
+      trust: { admin: false, handle: () => ({ trusted: this.trust.trusted() }) },
+      pending: { admin: false, handle: () => this.trust.pending() },
+      handshake: {
+        admin: true,
+        handle: async (p) => {
+          const waitS = typeof p.wait === 'number' ? p.wait : 0;
+          return this.trust.requestTrust(str(p.target, 'peer'), typeof p.justification === 'string' ? p.justification : '', {
+            want: strList(p.want),
+            offer: strList(p.offer),
+            waitForDecisionMs: waitS > 0 ? waitS * 1000 : 0,
+          });
+        },
+      },
+      approve: { admin: true, handle: (p) => ({ trusted: this.trust.approve(str(p.peer, 'peer'), strList(p.caps)) }) },
+      reject: { admin: true, handle: (p) => ({ rejected: this.trust.reject(str(p.peer, 'peer'), typeof p.reason === 'string' ? p.reason : '') }) },
+      untrust: { admin: true, handle: (p) => ({ revoked: this.trust.untrust(str(p.peer, 'peer'), typeof p.reason === 'string' ? p.reason : '') }) },
+      lookup: {
+        admin: false,
+        handle: async (p) => {
+          const record = await this.registry.lookup(str(p.target, 'target'), 'info');
+          const trusted = this.trust.isTrusted(record.key);
+          return { ...record, fingerprint: fingerprintOf(Buffer.from(record.key, 'base64url')), trusted };
+        },
+      },
+      ping: {
+        admin: false,
+        handle: async (p, progress) => {
+          const view = await this.#resolvePeer(str(p.target, 'target'));
+          if (!this.trust.isTrusted(view.keyId)) {
+            throw new TrustError('trust_not_trusted', `${view.hostname ?? p.target} is not trusted`, `ask for trust first: swarmctl handshake ${view.hostname ?? p.target} "why"`);
+          }
+          const count = typeof p.count === 'number' ? p.count : 4;
+          const replies = await pingPeer(this.node, view.keyId, {
+            count,
+            intervalMs: typeof p.interval_ms === 'number' ? p.interval_ms : 1000,
+            timeoutMs: typeof p.timeout_ms === 'number' ? p.timeout_ms : 2000,
+            onReply: (r) => progress(r),
+          });
+          return { hostname: view.hostname, address: view.address ? formatAddress(view.address) : null, replies };
+        },
+      },
+      audit: {
+        admin: false,
+        handle: (p) => ({
+          entries: this.store.audit.list({ limit: typeof p.limit === 'number' ? p.limit : -1 }),
+          verify: p.verify ? this.store.audit.verify() : null,
+        }),
+      },
+    };
+    for (const [name, method] of Object.entries(methods)) control.register(name, method);
+  }
+
+  /** Resolves when the daemon has stopped (by `stop()`, a signal, or the control socket). */
+  get stopped(): Promise<void> {
+    return this.#stopped;
+  }
+
+  async stop(): Promise<void> {
+    if (this.#stopping) return this.#stopping;
+    this.#stopping = (async () => {
+      this.#log('daemon stopping');
+      if (this.#keepaliveTimer) clearTimeout(this.#keepaliveTimer);
+      await Promise.race([this.registry.unregister().catch(() => {}), new Promise((r) => setTimeout(r, 500))]);
+      this.trust.close();
+      await this.#control.close();
+      await this.node.close();
+      this.store.close();
+      try {
+        unlinkSync(this.#pidPath);
+      } catch {
+        // already gone
+      }
+      this.#resolveStopped();
+    })();
+    return this.#stopping;
+  }
+}
+
+export function daemonPaths(stateDir: string): { socket: string; token: string; pid: string; log: string; db: string } {
+  return {
+    socket: join(stateDir, CONTROL_SOCKET),
+    token: join(stateDir, ADMIN_TOKEN_FILE),
+    pid: join(stateDir, PID_FILE),
+    log: join(stateDir, LOG_FILE),
+    db: join(stateDir, DATABASE_FILE),
+  };
+}
+
+export function readAdminToken(stateDir: string): string | null {
+  const path = join(stateDir, ADMIN_TOKEN_FILE);
+  if (!existsSync(path)) return null;
+  try {
+    return readFileSync(path, 'utf8').trim();
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,318 @@
+/**
+ * The registry: hostnames, identity keys, addresses and endpoints of the nodes of one swarm.
+ *
+ * Private by default: anyone registered may learn a node's hostname, address and keys, but its
+ * endpoints (where to send packets) are disclosed only to peers the node says it trusts, to
+ * anyone if the node registered as public, and for a trust handshake, which is rate-limited per
+ * requester so the registry cannot be used to map the swarm.
+ */
+import { formatAddress, isReservedNodeId, parseAddress } from './address.ts';
+import { sha256 } from './crypto.ts';
+import { isValidHostname, HOSTNAME_RULE } from './hostname.ts';
+import { basename, dirname } from 'node:path';
+import { fingerprintOf, loadOrCreateIdentity, type NodeIdentity } from './identity.ts';
+import { verifyStaticCertificate } from './noise.ts';
+import {
+  decodeRequest,
+  encodeResponse,
+  MSG_REGISTRY_REQUEST,
+  REGISTRY_FRESHNESS_MS,
+  trustTag,
+  type LookupBody,
+  type PublicRecord,
+  type RegisterBody,
+  type RequestBody,
+  type ResponseBody,
+} from './registry-protocol.ts';
+import { REGISTRY_ONLINE_WINDOW_MS } from './timers.ts';
+import { formatEndpoint, parseEndpoint, UdpPacketConn, type Endpoint, type PacketConn } from './transport.ts';
+import { RegistryStore, type NodeRecord } from '../store/registry-store.ts';
+
+/** Requests accepted per source IP: a burst, then a steady rate. */
+const REQUEST_BURST_PER_SOURCE = 200;
+const REQUEST_RATE_PER_SOURCE = 100; // per second
+/** Endpoint disclosures for handshakes, per requesting key, per minute. */
+const HANDSHAKE_LOOKUPS_PER_MINUTE = 30;
+
+export interface RegistryStats {
+  requests: number;
+  invalid: number;
+  rateLimited: number;
+  replayed: number;
+  registrations: number;
+  lookups: number;
+}
+
+export interface RegistryServerOptions {
+  conn: PacketConn;
+  store: RegistryStore;
+  identity: NodeIdentity;
+  network: number;
+  now?: () => number;
+  log?: (line: string) => void;
+}
+
+class TokenBuckets {
+  #buckets = new Map<string, { tokens: number; at: number }>();
+  readonly #burst: number;
+  readonly #ratePerMs: number;
+  constructor(burst: number, perSecond: number) {
+    this.#burst = burst;
+    this.#ratePerMs = perSecond / 1000;
+  }
+  take(key: string, now: number): boolean {
+    let b = this.#buckets.get(key);
+    if (!b) {
+      if (this.#buckets.size > 100_000) this.#buckets.clear();
+      b = { tokens: this.#burst, at: now };
+      this.#buckets.set(key, b);
+    }
+    b.tokens = Math.min(this.#burst, b.tokens + (now - b.at) * this.#ratePerMs);
+    b.at = now;
+    if (b.tokens < 1) return false;
+    b.tokens -= 1;
+    return true;
+  }
+}
+
+export class RegistryServer {
+  readonly stats: RegistryStats = { requests: 0, invalid: 0, rateLimited: 0, replayed: 0, registrations: 0, lookups: 0 };
+  readonly #conn: PacketConn;
+  readonly #store: RegistryStore;
+  readonly #identity: NodeIdentity;
+  readonly #network: number;
+  readonly #now: () => number;
+  readonly #log: (line: string) => void;
+  readonly #sources = new TokenBuckets(REQUEST_BURST_PER_SOURCE, REQUEST_RATE_PER_SOURCE);
+  readonly #handshakeLookups = new TokenBuckets(HANDSHAKE_LOOKUPS_PER_MINUTE, HANDSHAKE_LOOKUPS_PER_MINUTE / 60);
+  #seenNonces = new Map<string, number>();
+  #sweep: NodeJS.Timeout;
+
+  constructor(options: RegistryServerOptions) {
+    this.#conn = options.conn;
+    this.#store = options.store;
+    this.#identity = options.identity;
+    this.#network = options.network;
+    this.#now = options.now ?? Date.now;
+    this.#log = options.log ?? (() => {});
+    this.#conn.onPacket((data, from) => this.#handle(data, from));
+    this.#sweep = setInterval(() => this.#forgetOldNonces(), 60_000);
+    this.#sweep.unref();
+  }
+
+  get local(): Endpoint {
+    return this.#conn.local;
+  }
+
+  get keyId(): string {
+    return this.#identity.publicKey.toString('base64url');
+  }
+
+  get fingerprint(): string {
+    return this.#identity.fingerprint;
+  }
+
+  get network(): number {
+    return this.#network;
+  }
+
+  #forgetOldNonces(): void {
+    const cutoff = this.#now() - 2 * REGISTRY_FRESHNESS_MS;
+    for (const [nonce, at] of this.#seenNonces) if (at < cutoff) this.#seenNonces.delete(nonce);
+  }
+
+  #handle(data: Buffer, from: Endpoint): void {
+    if (data[0] !== MSG_REGISTRY_REQUEST) {
+      this.stats.invalid++;
+      return;
+    }
+    const now = this.#now();
+    if (!this.#sources.take(from.host, now)) {
+      this.stats.rateLimited++;
+      return;
+    }
+    const decoded = decodeRequest(data);
+    if (!decoded.ok) {
+      // No answer to junk: answering would make the registry an amplifier.
+      this.stats.invalid++;
+      return;
+    }
+    const req = decoded.value;
+    this.stats.requests++;
+    if (Math.abs(now - req.ts) > REGISTRY_FRESHNESS_MS) {
+      const skew = Math.round((req.ts - now) / 1000);
+      this.#reply(from, req, { ok: false, error: { code: 'stale', message: `request timestamp is ${skew} s off the registry's clock; check the node's clock (NTP)` } });
+      return;
+    }
+    const nonceKey = `${req.key}/${req.nonce}`;
+    if (this.#seenNonces.has(nonceKey)) {
+      this.stats.replayed++;
+      return;
+    }
+    this.#seenNonces.set(nonceKey, now);
+    let answer: Omit<ResponseBody, 're' | 'registry_key'>;
+    try {
+      answer = this.#dispatch(req, from, now);
+    } catch (err) {
+      this.#log(`registry: ${req.op} from ${formatEndpoint(from)} failed: ${(err as Error).message}`);
+      answer = { ok: false, error: { code: 'internal', message: 'the registry could not complete the request; see its log' } };
+    }
+    this.#reply(from, req, answer);
+  }
+
+  #reply(to: Endpoint, req: RequestBody, answer: Omit<ResponseBody, 're' | 'registry_key'>): void {
+    this.#conn.send(encodeResponse(this.#identity, { re: req.nonce, registry_key: this.keyId, ...answer }), to);
+  }
+
+  #dispatch(req: RequestBody, from: Endpoint, now: number): Omit<ResponseBody, 're' | 'registry_key'> {
+    switch (req.op) {
+      case 'register':
+        return this.#register(req, from, now);
+      case 'lookup':
+        return this.#lookup(req, now);
+      case 'unregister':
+        this.#store.setOffline(req.key);
+        return { ok: true };
+    }
+  }
+
+  #assignNodeId(key: string): number {
+    // Start from a hash of the key so a node keeps its address even if the registry is rebuilt,
+    // then probe past reserved IDs and collisions.
+    let node = sha256(Buffer.from('swarm-soc node id\0'), Buffer.from(key, 'base64url')).readUInt32BE(0);
+    while (isReservedNodeId(node) || this.#store.nodeIdTaken(this.#network, node)) node = (node + 1) >>> 0;
+    return node;
+  }
+
+  #register(req: RegisterBody & { key: string }, from: Endpoint, now: number): Omit<ResponseBody, 're' | 'registry_key'> {
+    if (!isValidHostname(req.hostname)) return { ok: false, error: { code: 'invalid', message: HOSTNAME_RULE } };
+    const identityKey = Buffer.from(req.key, 'base64url');
+    if (!verifyStaticCertificate(identityKey, Buffer.from(req.static_public, 'base64'), Buffer.from(req.static_sig, 'base64'))) {
+      return { ok: false, error: { code: 'invalid', message: 'the static key is not signed by the identity key' } };
+    }
+    const observed = formatEndpoint(from);
+    const endpoints = [observed];
+    for (const e of req.endpoints) {
+      const parsed = parseEndpoint(e);
+      if (parsed && !endpoints.includes(formatEndpoint(parsed))) endpoints.push(formatEndpoint(parsed));
+    }
+    return this.#store.transaction(() => {
+      const holder = this.#store.byHostname(req.hostname);
+      if (holder && holder.key !== req.key) {
+        return {
+          ok: false,
+          error: {
+            code: 'hostname_taken',
+            message: `hostname ${req.hostname} belongs to another key (fingerprint ${fingerprintOf(Buffer.from(holder.key, 'base64url'))})`,
+          },
+        };
+      }
+      const existing = this.#store.byKey(req.key);
+      if (existing && existing.hostname !== req.hostname) this.#store.rename(req.key, req.hostname);
+      const record: NodeRecord = {
+        key: req.key,
+        hostname: req.hostname,
+        network: existing?.network ?? this.#network,
+        node: existing?.node ?? this.#assignNodeId(req.key),
+        staticPublic: req.static_public,
+        staticSig: req.static_sig,
+        endpoints,
+        trusted: req.trusted,
+        public: req.public,
+        registeredAt: existing?.registeredAt ?? new Date(now).toISOString(),
+        lastSeen: now,
+        online: true,
+      };
+      this.#store.upsert(record);
+      if (!existing) this.#log(`registry: registered ${req.hostname} as ${formatAddress(record)} from ${observed}`);
+      this.stats.registrations++;
+      return { ok: true, address: formatAddress(record), observed };
+    });
+  }
+
+  #find(target: string): NodeRecord | null {
+    const address = parseAddress(target);
+    if (address.ok) return this.#store.byAddress(address.value.network, address.value.node);
+    if (/^[A-Za-z0-9_-]{43}$/.test(target)) {
+      const byKey = this.#store.byKey(target);
+      if (byKey) return byKey;
+    }
+    return this.#store.byHostname(target);
+  }
+
+  #lookup(req: LookupBody & { key: string }, now: number): Omit<ResponseBody, 're' | 'registry_key'> {
+    this.stats.lookups++;
+    if (!this.#store.byKey(req.key)) {
+      return { ok: false, error: { code: 'not_registered', message: 'register with this registry before looking up nodes' } };
+    }
+    const target = this.#find(req.target);
+    if (!target) return { ok: false, error: { code: 'not_found', message: `no node named ${req.target} is registered` } };
+    const record: PublicRecord = {
+      hostname: target.hostname,
+      address: formatAddress(target),
+      key: target.key,
+      static_public: target.staticPublic,
+      static_sig: target.staticSig,
+      online: target.online && now - target.lastSeen < REGISTRY_ONLINE_WINDOW_MS,
+      last_seen: target.lastSeen,
+    };
+    let disclose = target.public || target.key === req.key || target.trusted.includes(trustTag(req.key));
+    if (!disclose && req.purpose === 'handshake') {
+      if (!this.#handshakeLookups.take(req.key, now)) {
+        return { ok: false, error: { code: 'rate_limited', message: 'too many handshake lookups; try again in a minute' } };
+      }
+      disclose = true;
+    }
+    if (disclose) record.endpoints = target.endpoints;
+    return { ok: true, record };
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.#sweep);
+    await this.#conn.close();
+  }
+}
+
+export interface StartRegistryOptions {
+  listen: string; // ip:port
+  dbPath: string;
+  network: number;
+  log?: (line: string) => void;
+}
+
+/** Opens the registry's database and identity (beside the database) and binds its UDP port. */
+export async function startRegistry(options: StartRegistryOptions): Promise<RegistryServer> {
+  const listen = parseEndpoint(options.listen);
+  if (!listen) throw new RegistryStartError('bad_argument', `--listen "${options.listen}" is not IP:PORT`, 'for example 127.0.0.1:9000 or 0.0.0.0:9000');
+  if (!Number.isInteger(options.network) || options.network < 1 || options.network > 0xfffe) {
+    throw new RegistryStartError('bad_argument', `network ${options.network} is out of range`, 'use a network ID from 1 to 65534');
+  }
+  const identity = loadOrCreateIdentity(dirname(options.dbPath), `${basename(options.dbPath)}.identity.json`);
+  if (!identity.ok) throw new RegistryStartError(identity.error.code, identity.error.message, 'fix the file and start again');
+  const store = RegistryStore.open(options.dbPath);
+  let conn: UdpPacketConn;
+  try {
+    conn = await UdpPacketConn.bind(listen.host, listen.port);
+  } catch (err) {
+    store.close();
+    const e = err as { code?: string; message: string };
+    throw new RegistryStartError('port_in_use', e.message, e.code === 'EADDRINUSE' ? 'is another registry running? pick another --listen port' : 'check --listen');
+  }
+  const server = new RegistryServer({ conn, store, identity: identity.value.identity, network: options.network, ...(options.log ? { log: options.log } : {}) });
+  const close = server.close.bind(server);
+  server.close = async () => {
+    await close();
+    store.close();
+  };
+  return server;
+}
+
+export class RegistryStartError extends Error {
+  readonly code: string;
+  readonly hint: string;
+  constructor(code: string, message: string, hint: string) {
+    super(message);
+    this.code = code;
+    this.hint = hint;
+  }
+}
