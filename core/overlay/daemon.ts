@@ -302,6 +302,7 @@ export class Daemon {
         if (event.kind === 'trusted' || event.kind === 'revoked') void daemon.#register().catch(() => {});
       });
       daemon.#scheduleKeepalive(daemon.#keepaliveMs);
+      trust.connectTrusted();
       log(`daemon up: ${hostname} ${formatAddress(node.address)} fingerprint ${identity.fingerprint} listening on ${formatEndpoint(conn.local)}`);
       return daemon;
     } catch (err) {

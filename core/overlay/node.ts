@@ -303,7 +303,9 @@ export class OverlayNode {
     if (contact.hostname) peer.hostname = contact.hostname;
     if (contact.endpoints.length > 0) {
       peer.endpoints = [...contact.endpoints];
-      if (!peer.endpoint || !peer.current) peer.endpoint = contact.endpoints[0] ?? null;
+      // Keep an endpoint that authenticated packets came from; take the registry's when we have no
+      // working session (first contact, or the peer went quiet and we are handshaking again).
+      if (!peer.endpoint || !peer.current || peer.handshake) peer.endpoint = contact.endpoints[0] ?? null;
     }
     return peer;
   }
@@ -434,6 +436,9 @@ export class OverlayNode {
       return;
     }
     if (hs.state) this.#indices.delete(hs.state.localIndex);
+    // Two unanswered attempts: the peer may have restarted on another port or moved. Ask the
+    // registry where it is now (the next attempts go to every candidate endpoint).
+    if (hs.attempt === 2) void this.#refreshContact(peer);
     const localIndex = this.#allocateIndex({ kind: 'handshake', peer });
     const created = createInitiation(this.staticIdentity, peer.staticPublic, localIndex, this.#clock.next());
     if (!created.ok) {
@@ -518,7 +523,7 @@ export class OverlayNode {
       case MSG_INITIATION:
         return this.#receiveInitiation(data, from);
       case MSG_RESPONSE:
-        return this.#receiveResponse(data);
+        return this.#receiveResponse(data, from);
       default: {
         const handler = this.#underlayHandlers.get(data[0]!);
         if (handler) handler(data, from);
@@ -595,7 +600,7 @@ export class OverlayNode {
     this.stats.handshakesCompleted++;
   }
 
-  #receiveResponse(data: Buffer): void {
+  #receiveResponse(data: Buffer, from: Endpoint): void {
     if (data.length !== RESPONSE_SIZE) {
       this.stats.junk++;
       return;
@@ -620,6 +625,7 @@ export class OverlayNode {
     const peer = entry.peer;
     if (hs.timer) clearTimeout(hs.timer);
     peer.handshake = null;
+    peer.endpoint = from; // the candidate that answered
     const now = this.#now();
     const keypair = new TransportKeypair(keys.value, receiverIndex, senderIndex, true, this.#limits, now);
     this.#indices.set(receiverIndex, { kind: 'keypair', peer, keypair });

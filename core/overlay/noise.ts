@@ -214,8 +214,8 @@ export function createResponse(
   if (!ee || !se) return fail('handshake_key', 'invalid key in initiation');
   chain = kdf1(chain, ee);
   chain = kdf1(chain, se);
-  let key: Buffer;
-  [chain, key] = kdf2(chain, EMPTY);
+  const [finalChain, key] = kdf2(chain, EMPTY);
+  chain = finalChain;
   const encryptedEmpty = aeadSeal(key, ZERO_NONCE, EMPTY, hash);
   hash = sha256(hash, encryptedEmpty);
   const [initiatorToResponder, responderToInitiator] = kdf2(chain, EMPTY);
@@ -253,8 +253,8 @@ export function consumeResponse(state: InitiatorState, message: Uint8Array): Res
   if (!ee || !se) return fail('handshake_key', 'invalid ephemeral key in response');
   chain = kdf1(chain, ee);
   chain = kdf1(chain, se);
-  let key: Buffer;
-  [chain, key] = kdf2(chain, EMPTY);
+  const [finalChain, key] = kdf2(chain, EMPTY);
+  chain = finalChain;
   if (!aeadOpen(key, ZERO_NONCE, encryptedEmpty, hash)) {
     return fail('handshake_decrypt', 'response does not decrypt (forged, or from a different key)');
   }

@@ -219,6 +219,14 @@ export class TrustService {
     return this.#store.trusted();
   }
 
+  /**
+   * Opens tunnels to every trusted peer. Called after a (re)start: our old sessions died with the
+   * process, and peers would otherwise keep sending on them until their stale-session timer fires.
+   */
+  connectTrusted(): void {
+    for (const peerKey of this.#trusted.keys()) this.#node.ensureSession(peerKey).catch(() => {});
+  }
+
   pending(): { incoming: IncomingRequest[]; outgoing: OutgoingRequest[] } {
     return { incoming: this.#store.incoming(), outgoing: this.#store.outgoing() };
   }

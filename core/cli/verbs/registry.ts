@@ -5,7 +5,6 @@ import { formatEndpoint } from '../../overlay/transport.ts';
 import { startRegistry } from '../../overlay/registry-server.ts';
 import { intOption, UsageError } from '../args.ts';
 import type { Verb } from '../context.ts';
-import { printJson } from '../output.ts';
 
 export const registryServe: Verb = {
   summary: 'run a registry (hostnames, keys, endpoints) until stopped',
@@ -29,7 +28,8 @@ export const registryServe: Verb = {
     };
     const server = await startRegistry({ listen, dbPath, network, log });
     const ready = { listen: formatEndpoint(server.local), db: dbPath, network, fingerprint: server.fingerprint, key: server.keyId };
-    if (ctx.printer.json) printJson(ctx.printer, ready);
+    // A long-running command prints its readiness as one JSON line, so scripts can read it at once.
+    if (ctx.printer.json) ctx.printer.out(JSON.stringify(ready));
     else ctx.printer.out(`registry listening on udp ${ready.listen} (network ${network}, db ${dbPath}, fingerprint ${server.fingerprint})`);
     await new Promise<void>((done) => {
       process.once('SIGINT', done);
