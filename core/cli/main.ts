@@ -7,6 +7,7 @@ import type { Verb } from './context.ts';
 import { printError, stdPrinter } from './output.ts';
 import { audit } from './verbs/audit.ts';
 import { daemonStart, daemonStatus, daemonStop, info } from './verbs/daemon.ts';
+import { lab } from './verbs/lab.ts';
 import { lookup, peers, ping } from './verbs/network.ts';
 import { registryServe } from './verbs/registry.ts';
 import { approve, handshake, pending, reject, trust, untrust } from './verbs/trust.ts';
@@ -27,6 +28,7 @@ export const VERBS: Record<string, Verb> = {
   lookup,
   ping,
   audit,
+  lab,
 };
 
 function overview(): string {
