@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateIdentity, keyId, type NodeIdentity } from './identity.ts';
 import { OverlayNode, OverlayError, type PeerContact } from './node.ts';
-import { MemoryNetwork, UdpPacketConn, type PacketConn } from './transport.ts';
+import { MemoryNetwork, UdpPacketConn, type MemoryPacketConn, type PacketConn } from './transport.ts';
 import { pingPeer } from './ping.ts';
 import { PORT_ECHO, PORT_TRUST } from './address.ts';
 
@@ -100,4 +100,189 @@ test('binding a UDP port that is in use fails with a clear message', async () =>
   const ca = await UdpPacketConn.bind('127.0.0.1', 0);
   await assert.rejects(UdpPacketConn.bind('127.0.0.1', ca.local.port), /already in use/);
   await ca.close();
+});
+
+function counterOn(node: OverlayNode, port: number): { count: number; payloads: Buffer[] } {
+  const seen = { count: 0, payloads: [] as Buffer[] };
+  node.bindDatagram(port, (payload) => {
+    seen.count++;
+    seen.payloads.push(payload);
+  });
+  return seen;
+}
+
+function waitUntil(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const started = Date.now();
+    const poll = () => {
+      if (check()) return resolve();
+      if (Date.now() - started > timeoutMs) return reject(new Error(`timed out waiting for ${what}`));
+      setImmediate(poll);
+    };
+    poll();
+  });
+}
+
+test('echo (port 7) answers a client on an ephemeral port with the same bytes', async () => {
+  const { a, b, keyB, trustBoth } = memoryPair();
+  trustBoth();
+  const answer = new Promise<Buffer>((resolve) => {
+    const port = a.bindEphemeral((payload) => resolve(payload));
+    void a.sendDatagram(keyB, PORT_ECHO, Buffer.from('are you there?'), port);
+  });
+  assert.equal((await answer).toString(), 'are you there?');
+  await a.close();
+  await b.close();
+});
+
+test('volume-based rekey: a fresh handshake after N packets, with no packet lost across it', async () => {
+  const { a, b, keyB, trustBoth } = memoryPair({ rekeyAfterMessages: 50, rejectAfterMessages: 1000 });
+  trustBoth();
+  const seen = counterOn(b, 5000);
+  for (let i = 0; i < 400; i++) await a.sendDatagram(keyB, 5000, Buffer.from(`m${i}`));
+  await waitUntil(() => seen.count === 400, 'all 400 datagrams');
+  assert.ok(a.stats.handshakesCompleted >= 4, `rekeyed ${a.stats.handshakesCompleted} times`);
+  await a.close();
+  await b.close();
+});
+
+test('time-based rekey: keys older than rekeyAfterMs are replaced, and never used past rejectAfterMs', async () => {
+  let now = 1_000_000;
+  const net = new MemoryNetwork();
+  const idA = generateIdentity();
+  const idB = generateIdentity();
+  const all = { isTrusted: () => true };
+  const limits = { rekeyAfterMs: 1000, rejectAfterMs: 1500 };
+  const na = new OverlayNode({ identity: idA, conn: net.attach({ host: '10.0.0.3', port: 3 }), trust: all, address: { network: 1, node: 3 }, limits, now: () => now });
+  const nb = new OverlayNode({ identity: idB, conn: net.attach({ host: '10.0.0.4', port: 4 }), trust: all, address: { network: 1, node: 4 }, limits, now: () => now });
+  na.addContact(contactOf(idB, nb));
+  const seen = counterOn(nb, 6000);
+  const key = keyId(idB.publicKey);
+  await na.sendDatagram(key, 6000, Buffer.from('first'));
+  await waitUntil(() => seen.count === 1, 'first datagram');
+  assert.equal(na.stats.handshakesCompleted, 1);
+  now += 1200; // past rekeyAfterMs: the next send triggers a handshake
+  await na.sendDatagram(key, 6000, Buffer.from('second'));
+  await waitUntil(() => na.stats.handshakesCompleted === 2 && seen.count === 2, 'rekey');
+  now += 2000; // past rejectAfterMs for every key pair: sending must handshake before anything goes out
+  await na.sendDatagram(key, 6000, Buffer.from('third'));
+  await waitUntil(() => seen.count === 3, 'third datagram');
+  assert.equal(na.stats.handshakesCompleted, 3);
+  assert.deepEqual(seen.payloads.map(String), ['first', 'second', 'third']);
+  await na.close();
+  await nb.close();
+});
+
+/** A conn whose frames can be captured and replayed, as an attacker on the path could. */
+class TappedConn implements PacketConn {
+  readonly frames: Buffer[] = [];
+  readonly held: Buffer[] = [];
+  hold = false;
+  readonly inner: PacketConn;
+  constructor(inner: PacketConn) {
+    this.inner = inner;
+  }
+  get local() {
+    return this.inner.local;
+  }
+  send(data: Uint8Array, to: { host: string; port: number }): void {
+    this.frames.push(Buffer.from(data));
+    if (this.hold) this.held.push(Buffer.from(data));
+    else this.inner.send(data, to);
+  }
+  onPacket(handler: (data: Buffer, from: { host: string; port: number }) => void): void {
+    this.inner.onPacket(handler);
+  }
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
+
+test('bit-flipped and replayed transport frames are dropped by the node, never delivered twice', async () => {
+  const net = new MemoryNetwork();
+  const tapped = new TappedConn(net.attach({ host: '10.0.0.1', port: 1 }));
+  const { a, b, keyB, trustBoth } = makePair(tapped, net.attach({ host: '10.0.0.2', port: 2 }));
+  trustBoth();
+  await a.ensureSession(keyB);
+  const seen = counterOn(b, 5000);
+  // From here on, A's frames are captured on the path instead of delivered.
+  tapped.hold = true;
+  for (let i = 0; i < 5; i++) await a.sendDatagram(keyB, 5000, Buffer.from(`payload ${i}`));
+  const frames = tapped.held.splice(0);
+  assert.equal(frames.length, 5);
+  const onPath = net.attach({ host: '10.0.0.66', port: 66 });
+  // Every single-bit flip of the first frame: all refused.
+  const first = frames[0] as Buffer;
+  for (let bit = 0; bit < first.length * 8; bit++) {
+    const flipped = Buffer.from(first);
+    flipped[bit >> 3]! ^= 1 << (bit & 7);
+    onPath.send(flipped, b.conn.local);
+  }
+  // Then the genuine frames, twice each.
+  for (const f of frames) onPath.send(f, b.conn.local);
+  for (const f of frames) onPath.send(f, b.conn.local);
+  const refused = () => b.stats.transportAuthFailed + b.stats.transportUnknownIndex + b.stats.transportReplayed + b.stats.junk;
+  // Each flip is refused one way or another (a flipped counter may even land on a used one and
+  // count as a replay); each genuine frame is accepted once and refused as a replay the second time.
+  await waitUntil(() => seen.count === 5 && refused() === first.length * 8 + 5, 'every frame to be accounted for');
+  assert.ok(b.stats.transportReplayed >= 5);
+  assert.deepEqual(seen.payloads.map(String), ['payload 0', 'payload 1', 'payload 2', 'payload 3', 'payload 4']);
+  await a.close();
+  await b.close();
+});
+
+test('a peer that roams to a new endpoint is followed once it sends an authenticated packet', async () => {
+  const net = new MemoryNetwork();
+  // B sits behind a "NAT" whose public endpoint we can change mid-session.
+  const inner = net.attach({ host: '192.168.1.2', port: 2 });
+  let publicEndpoint = { host: '203.0.113.7', port: 40000 };
+  const natted: PacketConn = {
+    get local() {
+      return publicEndpoint;
+    },
+    send: (data, to) => net.deliver(data, publicEndpoint, to),
+    onPacket: (handler) => inner.onPacket(handler),
+    close: () => inner.close(),
+  };
+  const forward = (endpoint: { host: string; port: number }) => {
+    const outside = net.attach(endpoint);
+    outside.onPacket((data, from) => inner.receive(data, from));
+    return outside;
+  };
+  let outside = forward(publicEndpoint);
+  const { a, b, keyA, keyB, trustBoth } = makePair(net.attach({ host: '10.0.0.1', port: 1 }), natted);
+  trustBoth();
+  const atB = counterOn(b, 5000);
+  const atA = counterOn(a, 5000);
+  await b.sendDatagram(keyA, 5000, Buffer.from('hello from b'));
+  await waitUntil(() => atA.count === 1, 'b to a');
+  assert.deepEqual(a.peer(keyB)?.endpoint, { host: '203.0.113.7', port: 40000 });
+  // The NAT rebinds: B's traffic now comes from another port, and the old mapping is gone.
+  await outside.close();
+  publicEndpoint = { host: '203.0.113.7', port: 40001 };
+  outside = forward(publicEndpoint);
+  await b.sendDatagram(keyA, 5000, Buffer.from('b again, from a new port'));
+  await waitUntil(() => atA.count === 2, 'b to a after rebinding');
+  assert.deepEqual(a.peer(keyB)?.endpoint, { host: '203.0.113.7', port: 40001 });
+  await a.sendDatagram(keyB, 5000, Buffer.from('a answers at the new endpoint'));
+  await waitUntil(() => atB.count === 1, 'a to b after rebinding');
+  await a.close();
+  await b.close();
+  await outside.close();
+});
+
+test('handshake initiations are rate-limited per source IP', async () => {
+  const net = new MemoryNetwork();
+  const tapped = new TappedConn(net.attach({ host: '10.0.0.1', port: 1 }));
+  const { a, b, keyB } = makePair(tapped, net.attach({ host: '10.0.0.2', port: 2 }));
+  await a.ensureSession(keyB);
+  const initiation = tapped.frames.find((f) => f[0] === 1) as Buffer;
+  // Replaying one captured initiation 100 times from the same source: after the burst the node
+  // stops spending Diffie-Hellman work on it, and none of it replaces the working session.
+  for (let i = 0; i < 100; i++) (b.conn as MemoryPacketConn).receive(initiation, a.conn.local);
+  assert.ok(b.stats.handshakesRateLimited >= 70, `rate-limited ${b.stats.handshakesRateLimited}`);
+  assert.ok(b.stats.handshakesReplayed >= 1, 'the ones let through are recognised as replays');
+  assert.equal(b.stats.handshakesCompleted, 1);
+  await a.close();
+  await b.close();
 });
