@@ -65,10 +65,12 @@ export function parseVerbArgs(verb: string, spec: VerbSpec, rest: string[]): Par
   try {
     parsed = parseArgs({ args: rest, options: { ...GLOBAL_OPTIONS, ...spec.options }, allowPositionals: true, strict: true });
   } catch (err) {
-    const message = (err as Error).message.replace(/\. To specify a positional argument.*$/s, '').replace(/^Unknown option/, 'unknown option');
+    const message = (err as Error).message.replace(/\. To specify a positional argument.*$/s, '').replace(/^Unknown option/, 'unknown option').replace(/\s*\n\s*/g, ' ');
     throw new UsageError(`${message} for "swarmctl ${verb}"`, `usage: ${spec.usage}`);
   }
   const positionals = parsed.positionals;
+  // `swarmctl VERB --help` prints the usage: it must not first fail for missing arguments.
+  if (parsed.values.help) return { values: parsed.values as ParsedArgs['values'], positionals };
   const last = spec.positionals[spec.positionals.length - 1];
   const variadic = last?.endsWith('...') ?? false;
   if (positionals.length < spec.required) {
@@ -96,7 +98,8 @@ export function intOption(values: ParsedArgs['values'], name: string, min: numbe
   const raw = values[name];
   if (raw === undefined) return fallback;
   const n = Number(raw);
-  if (typeof raw !== 'string' || !Number.isInteger(n) || n < min || n > max) {
+  // Decimal digits only: Number() would also take "", " 5 " and "0x10".
+  if (typeof raw !== 'string' || !/^-?\d+$/.test(raw) || !Number.isInteger(n) || n < min || n > max) {
     throw new UsageError(`--${name} must be a whole number from ${min} to ${max}`, `got "${String(raw)}"`);
   }
   return n;

@@ -136,7 +136,12 @@ export class ControlServer {
       if (!socket.destroyed) socket.write(JSON.stringify(obj) + '\n');
     };
     try {
-      const req = JSON.parse(line) as { id?: unknown; method?: unknown; params?: unknown; token?: unknown };
+      let req: { id?: unknown; method?: unknown; params?: unknown; token?: unknown };
+      try {
+        req = JSON.parse(line) as typeof req;
+      } catch {
+        throw new ControlError('bad_request', 'the request is not JSON', 'update swarmctl');
+      }
       id = req.id ?? null;
       if (typeof req.method !== 'string') throw new ControlError('bad_request', 'missing method', 'update swarmctl');
       const method = this.#methods.get(req.method);

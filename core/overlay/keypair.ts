@@ -66,7 +66,8 @@ export class TransportKeypair {
     frame.writeUInt32BE(this.remoteIndex, 1);
     frame.writeUInt32BE(Math.floor(counter / 2 ** 32), 5);
     frame.writeUInt32BE(counter >>> 0, 9);
-    const nonce = Buffer.alloc(12);
+    const nonce = Buffer.allocUnsafe(12);
+    nonce.writeUInt32BE(0, 0);
     frame.copy(nonce, 4, 5, 13);
     const cipher = createCipheriv('aes-256-gcm', this.#sendKey, nonce, { authTagLength: AEAD_TAG_SIZE });
     cipher.setAAD(frame.subarray(0, TRANSPORT_HEADER_SIZE));
@@ -85,7 +86,8 @@ export class TransportKeypair {
     const counter = high * 2 ** 32 + frame.readUInt32BE(9);
     if (counter >= this.#limits.rejectAfterMessages) return { ok: false, reason: 'counter_limit' };
     if (!this.#replay.check(counter)) return { ok: false, reason: 'replay' };
-    const nonce = Buffer.alloc(12);
+    const nonce = Buffer.allocUnsafe(12);
+    nonce.writeUInt32BE(0, 0);
     frame.copy(nonce, 4, 5, 13);
     let plaintext: Buffer;
     try {

@@ -705,7 +705,8 @@ export class OverlayNode {
       return;
     }
     this.stats.datagramsIn++;
-    handler(Buffer.from(packet.payload), { peer, srcPort: packet.src.port, dstPort: packet.dst.port });
+    // The payload is a view into freshly decrypted memory that nothing else holds: no copy needed.
+    handler(packet.payload as Buffer, { peer, srcPort: packet.src.port, dstPort: packet.dst.port });
   }
 
   // ---- bookkeeping -------------------------------------------------------------------------

@@ -408,24 +408,30 @@ export class TrustService {
       }, requestId);
     });
     this.#emit({ kind: 'outgoing', request });
-    await acked;
+    const ackStatus = await acked;
     if (decided) await decided;
+    else if (ackStatus === 'trusted' && !this.#store.trustOf(record.key)) {
+      // The peer already trusts us (mutual requests crossed, or it kept trust we lost): its
+      // approve, which carries our capabilities, is right behind the ack.
+      await this.#waitForDecision(record.key, requestId, options.waitMs ?? 4000);
+    }
     const now = this.#store.outgoingById(requestId);
     const trust = this.#store.trustOf(record.key);
     const status = trust ? 'trusted' : now?.status === 'rejected' ? 'rejected' : now?.status === 'pending' ? 'pending' : 'sending';
     return { status, request: now, trust, reason: now?.reason ?? null };
   }
 
-  #waitForAck(nonce: string, ms: number): Promise<void> {
+  /** Resolves with the peer's ack status, or null if none arrived within `ms`. */
+  #waitForAck(nonce: string, ms: number): Promise<AckStatus | null> {
     return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
+      const timer = setTimeout(() => done(null), ms);
       timer.unref();
       const list = this.#ackWaiters.get(nonce) ?? [];
       list.push(done);
       this.#ackWaiters.set(nonce, list);
-      function done(): void {
+      function done(status: AckStatus | null): void {
         clearTimeout(timer);
-        resolve();
+        resolve(status);
       }
     });
   }
@@ -484,12 +490,12 @@ export class TrustService {
       return;
     }
     const now = this.#now();
-    if (Math.abs(now - msg.ts) > TRUST_FRESHNESS_MS) {
+    // Acks are exempt: they only settle a message of ours (their ref is our unguessable nonce),
+    // and the one that says "your clock is off" must reach the node whose clock is off.
+    if (msg.type !== 'ack' && Math.abs(now - msg.ts) > TRUST_FRESHNESS_MS) {
       this.stats.stale++;
-      if (msg.type !== 'ack') {
-        const skew = Math.round((msg.ts - now) / 1000);
-        this.#sendAck(msg, 'refused', `message timestamp is ${skew} s off this node's clock; fix the clock (NTP)`);
-      }
+      const skew = Math.round((msg.ts - now) / 1000);
+      this.#sendAck(msg, 'refused', `message timestamp is ${skew} s off this node's clock; fix the clock (NTP)`);
       return;
     }
     let firstTime: boolean;
@@ -508,7 +514,10 @@ export class TrustService {
     try {
       this.#handle(msg, ctx);
     } catch (err) {
-      this.events.emit('error', err);
+      // A message we could not apply (e.g. a request id another peer's pending request already
+      // uses) is dropped; the transaction rolled back. Emitting 'error' with no listener would
+      // throw out of the packet handler and take the whole daemon down.
+      if (this.events.listenerCount('error') > 0) this.events.emit('error', err);
     }
   }
 
@@ -547,12 +556,15 @@ export class TrustService {
         return this.#handleRequest(msg, ctx, actor);
       case 'approve': {
         const outgoing = this.#store.outgoingById(msg.ref);
-        if (!outgoing || outgoing.peerKey !== msg.from) {
-          // Never let an approval we did not ask for create trust.
+        const existing = this.#store.trustOf(msg.from);
+        // Never let an approval we did not ask for create trust: the request must still be open,
+        // or already approved and still trusted (a mutual approve crossing ours). An approve for a
+        // request we since revoked or saw rejected must not undo that decision.
+        const open = outgoing?.status === 'sending' || outgoing?.status === 'pending';
+        if (!outgoing || outgoing.peerKey !== msg.from || !(open || (outgoing.status === 'approved' && existing))) {
           this.#sendAck(msg, 'refused', 'no such request');
           return;
         }
-        const existing = this.#store.trustOf(msg.from);
         const record: Omit<TrustRecord, 'lastSeen'> = {
           ...contactFromPeer(ctx.peer, msg.hostname),
           capsGranted: existing?.capsGranted.filter(isCapability) ?? outgoing.offerCaps.filter(isCapability),

@@ -60,22 +60,38 @@ function checkU(value: number, bits: 16 | 32, name: string): string | null {
   return Number.isInteger(value) && value >= 0 && value <= max ? null : `${name} ${value} does not fit in ${bits} bits`;
 }
 
+function isU16(v: number): boolean {
+  return Number.isInteger(v) && v >= 0 && v <= 0xffff;
+}
+
+function isU32(v: number): boolean {
+  return Number.isInteger(v) && v >= 0 && v <= 0xffffffff;
+}
+
 /** Encodes a packet; returns an error (never throws) if a field is out of range. */
 export function encodePacket(p: Packet): Result<Buffer, WireError> {
-  const problems = [
-    checkU(p.src.network, 16, 'source network'),
-    checkU(p.src.node, 32, 'source node'),
-    checkU(p.src.port, 16, 'source port'),
-    checkU(p.dst.network, 16, 'destination network'),
-    checkU(p.dst.node, 32, 'destination node'),
-    checkU(p.dst.port, 16, 'destination port'),
-    checkU(p.seq, 32, 'seq'),
-    checkU(p.ack, 32, 'ack'),
-    checkU(p.window, 16, 'window'),
-    Number.isInteger(p.flags) && p.flags >= 0 && p.flags <= 0xf ? null : `flags ${p.flags} do not fit in 4 bits`,
-    p.payload.length <= MAX_PAYLOAD ? null : `payload of ${p.payload.length} bytes exceeds ${MAX_PAYLOAD}`,
-  ].filter((x): x is string => x !== null);
-  if (problems.length > 0) return fail('wire_field_range', problems.join('; '));
+  // This runs for every packet sent: check cheaply first, explain only on failure.
+  const valid =
+    isU16(p.src.network) && isU32(p.src.node) && isU16(p.src.port) &&
+    isU16(p.dst.network) && isU32(p.dst.node) && isU16(p.dst.port) &&
+    isU32(p.seq) && isU32(p.ack) && isU16(p.window) &&
+    Number.isInteger(p.flags) && p.flags >= 0 && p.flags <= 0xf && p.payload.length <= MAX_PAYLOAD;
+  if (!valid) {
+    const problems = [
+      checkU(p.src.network, 16, 'source network'),
+      checkU(p.src.node, 32, 'source node'),
+      checkU(p.src.port, 16, 'source port'),
+      checkU(p.dst.network, 16, 'destination network'),
+      checkU(p.dst.node, 32, 'destination node'),
+      checkU(p.dst.port, 16, 'destination port'),
+      checkU(p.seq, 32, 'seq'),
+      checkU(p.ack, 32, 'ack'),
+      checkU(p.window, 16, 'window'),
+      Number.isInteger(p.flags) && p.flags >= 0 && p.flags <= 0xf ? null : `flags ${p.flags} do not fit in 4 bits`,
+      p.payload.length <= MAX_PAYLOAD ? null : `payload of ${p.payload.length} bytes exceeds ${MAX_PAYLOAD}`,
+    ].filter((x): x is string => x !== null);
+    return fail('wire_field_range', problems.join('; '));
+  }
   if (p.protocol !== PROTO_STREAM && p.protocol !== PROTO_DATAGRAM && p.protocol !== PROTO_CONTROL) {
     return fail('wire_protocol', `unknown protocol ${String(p.protocol)}`);
   }

@@ -74,13 +74,15 @@ export function openDatabase(path: string, migrations: readonly Migration[], opt
   }
   try {
     db.exec('PRAGMA busy_timeout = 5000');
+    // Check before anything writes: switching a damaged rollback-journal database to WAL would
+    // rewrite its header, and a file we refuse must be left exactly as we found it.
+    const check = db.prepare('PRAGMA quick_check').all() as Array<Record<string, unknown>>;
+    const verdict = check.map((row) => String(Object.values(row)[0])).join('; ');
+    if (verdict !== 'ok') throw new Error(verdict);
     if (!readOnly) {
       db.exec('PRAGMA journal_mode = WAL');
       db.exec('PRAGMA synchronous = NORMAL');
     }
-    const check = db.prepare('PRAGMA quick_check').all() as Array<Record<string, unknown>>;
-    const verdict = check.map((row) => String(Object.values(row)[0])).join('; ');
-    if (verdict !== 'ok') throw new Error(verdict);
   } catch (err) {
     db.close();
     const message = describe(err);
