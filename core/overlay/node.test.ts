@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateIdentity, keyId, type NodeIdentity } from './identity.ts';
 import { OverlayNode, OverlayError, type PeerContact } from './node.ts';
-import { MemoryNetwork, UdpPacketConn, type MemoryPacketConn, type PacketConn } from './transport.ts';
+import { MemoryNetwork, UdpPacketConn, type Datagram, type MemoryPacketConn, type PacketConn } from './transport.ts';
 import { pingPeer } from './ping.ts';
 import { PORT_ECHO, PORT_TRUST } from './address.ts';
 
@@ -185,9 +185,10 @@ class TappedConn implements PacketConn {
   get local() {
     return this.inner.local;
   }
-  send(data: Uint8Array, to: { host: string; port: number }): void {
-    this.frames.push(Buffer.from(data));
-    if (this.hold) this.held.push(Buffer.from(data));
+  send(data: Datagram, to: { host: string; port: number }): void {
+    const frame = data instanceof Uint8Array ? Buffer.from(data) : Buffer.concat(data);
+    this.frames.push(frame);
+    if (this.hold) this.held.push(frame);
     else this.inner.send(data, to);
   }
   onPacket(handler: (data: Buffer, from: { host: string; port: number }) => void): void {

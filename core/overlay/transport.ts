@@ -13,9 +13,12 @@ export interface Endpoint {
 
 export type PacketHandler = (data: Buffer, from: Endpoint) => void;
 
+/** One datagram, whole or as consecutive pieces (sent with one scatter-gather system call). */
+export type Datagram = Uint8Array | readonly Uint8Array[];
+
 export interface PacketConn {
   readonly local: Endpoint;
-  send(data: Uint8Array, to: Endpoint): void;
+  send(data: Datagram, to: Endpoint): void;
   onPacket(handler: PacketHandler): void;
   close(): Promise<void>;
 }
@@ -100,9 +103,9 @@ export class UdpPacketConn implements PacketConn {
     });
   }
 
-  send(data: Uint8Array, to: Endpoint): void {
+  send(data: Datagram, to: Endpoint): void {
     if (this.#closed) return;
-    this.#socket.send(data, to.port, to.host);
+    this.#socket.send(data as Uint8Array | Uint8Array[], to.port, to.host);
   }
 
   onPacket(handler: PacketHandler): void {
@@ -150,13 +153,13 @@ export class MemoryNetwork {
     this.#conns.delete(endpointKey(local));
   }
 
-  deliver(data: Uint8Array, from: Endpoint, to: Endpoint): void {
+  deliver(data: Datagram, from: Endpoint, to: Endpoint): void {
     const { loss = 0, delayMs = 0, jitterMs = 0, random = Math.random } = this.conditions;
     if (loss > 0 && random() < loss) {
       this.dropped++;
       return;
     }
-    const copy = Buffer.from(data);
+    const copy = data instanceof Uint8Array ? Buffer.from(data) : Buffer.concat(data);
     const deliverNow = () => {
       const target = this.#conns.get(endpointKey(to));
       if (!target) {
@@ -183,7 +186,7 @@ export class MemoryPacketConn implements PacketConn {
     this.local = local;
   }
 
-  send(data: Uint8Array, to: Endpoint): void {
+  send(data: Datagram, to: Endpoint): void {
     if (!this.#closed) this.#network.deliver(data, this.local, to);
   }
 
