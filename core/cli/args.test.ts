@@ -81,6 +81,12 @@ test('splitVerb groups daemon and registry with their subverb', () => {
   assert.deepEqual(splitVerb(['daemon']), { verb: 'daemon', rest: [] });
 });
 
+test('splitVerb skips the values of options that take one, even before the subverb', () => {
+  const values = new Set(['--state-dir', '--hostname', '-c']);
+  assert.deepEqual(splitVerb(['daemon', '--hostname', 'x', 'start'], values), { verb: 'daemon start', rest: ['--hostname', 'x'] });
+  assert.deepEqual(splitVerb(['-c', '3', 'ping', 'peer'], values), { verb: 'ping', rest: ['-c', '3', 'peer'] });
+});
+
 test('splitVerb leaves option values after the verb in place', () => {
   assert.deepEqual(splitVerb(['ping', '-c', '3', 'gcp-log-monitor']), { verb: 'ping', rest: ['-c', '3', 'gcp-log-monitor'] });
   assert.deepEqual(splitVerb([]), { verb: '', rest: [] });

@@ -29,13 +29,16 @@ export interface SplitArgs {
   rest: string[];
 }
 
-/** Finds the verb (and subverb) among the arguments, skipping global options and their values. */
-export function splitVerb(argv: string[]): SplitArgs {
+/**
+ * Finds the verb (and subverb) among the arguments, skipping options and the values of options
+ * that take one (`valueOptions`: e.g. "--hostname", "-c"), so `daemon --hostname x start` works.
+ */
+export function splitVerb(argv: string[], valueOptions: ReadonlySet<string> = new Set(['--state-dir'])): SplitArgs {
   const rest: string[] = [];
   const words: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] as string;
-    if (a === '--state-dir') {
+    if (a === '--state-dir' || valueOptions.has(a)) {
       rest.push(a);
       if (i + 1 < argv.length) rest.push(argv[++i] as string);
       continue;
@@ -45,6 +48,19 @@ export function splitVerb(argv: string[]): SplitArgs {
     else rest.push(a);
   }
   return { verb: words.join(' '), rest };
+}
+
+/** The option spellings that take a value, across the given verbs and the global options. */
+export function valueOptionsOf(specs: Iterable<VerbSpec>): Set<string> {
+  const out = new Set<string>();
+  for (const options of [GLOBAL_OPTIONS, ...[...specs].map((s) => s.options)]) {
+    for (const [name, def] of Object.entries(options)) {
+      if (def.type !== 'string') continue;
+      out.add(`--${name}`);
+      if (def.short) out.add(`-${def.short}`);
+    }
+  }
+  return out;
 }
 
 export interface VerbSpec {

@@ -2,7 +2,7 @@
  * swarmctl: drive a Swarm SOC node from the command line. Verbs mirror pilotctl.
  * Argument parsing and printing only; the work happens in core/overlay (and above).
  */
-import { parseVerbArgs, splitVerb, stateDirFrom, UsageError } from './args.ts';
+import { parseVerbArgs, splitVerb, stateDirFrom, UsageError, valueOptionsOf } from './args.ts';
 import type { Verb } from './context.ts';
 import { printError, stdPrinter } from './output.ts';
 import { audit } from './verbs/audit.ts';
@@ -52,7 +52,7 @@ export async function main(argv: string[]): Promise<number> {
   const wantsJson = argv.includes('--json');
   const printer = stdPrinter(wantsJson);
   try {
-    const { verb, rest } = splitVerb(argv);
+    const { verb, rest } = splitVerb(argv, valueOptionsOf(Object.values(VERBS).map((v) => v.spec)));
     if (verb === '' || verb === 'help') {
       printer.out(overview());
       return verb === '' && !argv.includes('--help') && !argv.includes('-h') ? 2 : 0;
