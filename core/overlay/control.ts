@@ -10,6 +10,7 @@
 import { chmodSync, closeSync, existsSync, fsyncSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { constantTimeEqual, randomBytes } from './crypto.ts';
+import { SwarmError } from './errors.ts';
 
 export const CONTROL_SOCKET = 'swarm.sock';
 export const ADMIN_TOKEN_FILE = 'admin.token';
@@ -23,15 +24,7 @@ export interface ControlErrorBody {
   hint: string;
 }
 
-export class ControlError extends Error {
-  readonly code: string;
-  readonly hint: string;
-  constructor(code: string, message: string, hint: string) {
-    super(message);
-    this.code = code;
-    this.hint = hint;
-  }
-}
+export class ControlError extends SwarmError {}
 
 export type Progress = (event: unknown) => void;
 

@@ -13,6 +13,7 @@ import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { formatAddress, parseAddress, type Address } from './address.ts';
 import { ADMIN_TOKEN_FILE, callControl, CONTROL_SOCKET, ControlError, ControlServer, loadOrCreateAdminToken, type ControlMethod } from './control.ts';
+import { SwarmError } from './errors.ts';
 import { HOSTNAME_RULE, isValidHostname } from './hostname.ts';
 import { fingerprintOf, keyId, loadOrCreateIdentity, type NodeIdentity } from './identity.ts';
 import { OverlayNode, type PeerView } from './node.ts';
@@ -27,15 +28,7 @@ export const DATABASE_FILE = 'swarm.db';
 export const PID_FILE = 'daemon.pid';
 export const LOG_FILE = 'daemon.log';
 
-export class DaemonError extends Error {
-  readonly code: string;
-  readonly hint: string;
-  constructor(code: string, message: string, hint: string) {
-    super(message);
-    this.code = code;
-    this.hint = hint;
-  }
-}
+export class DaemonError extends SwarmError {}
 
 export interface DaemonOptions {
   stateDir: string;

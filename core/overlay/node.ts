@@ -20,6 +20,7 @@ import {
   type Address,
 } from './address.ts';
 import { randomBytes } from './crypto.ts';
+import { TokenBuckets } from './rate-limit.ts';
 import { tunePacketRuntime } from './runtime.ts';
 import type { NodeIdentity } from './identity.ts';
 import { keyId } from './identity.ts';
@@ -216,7 +217,7 @@ export class OverlayNode {
   #datagramHandlers = new Map<number, DatagramHandler>();
   #underlayHandlers = new Map<number, UnderlayHandler>();
   #clock = new TimestampClock();
-  #buckets = new Map<string, { tokens: number; at: number }>();
+  #handshakeRate = new TokenBuckets(HANDSHAKE_BURST_PER_SOURCE, HANDSHAKE_RATE_PER_SOURCE);
   #tick: NodeJS.Timeout;
   #closed = false;
 
@@ -553,27 +554,12 @@ export class OverlayNode {
     }
   }
 
-  #allowHandshakeFrom(host: string): boolean {
-    const now = this.#now();
-    let bucket = this.#buckets.get(host);
-    if (!bucket) {
-      if (this.#buckets.size > 10_000) this.#buckets.clear();
-      bucket = { tokens: HANDSHAKE_BURST_PER_SOURCE, at: now };
-      this.#buckets.set(host, bucket);
-    }
-    bucket.tokens = Math.min(HANDSHAKE_BURST_PER_SOURCE, bucket.tokens + ((now - bucket.at) / 1000) * HANDSHAKE_RATE_PER_SOURCE);
-    bucket.at = now;
-    if (bucket.tokens < 1) return false;
-    bucket.tokens -= 1;
-    return true;
-  }
-
   #receiveInitiation(data: Buffer, from: Endpoint): void {
     if (data.length !== INITIATION_SIZE) {
       this.stats.junk++;
       return;
     }
-    if (!this.#allowHandshakeFrom(from.host)) {
+    if (!this.#handshakeRate.take(from.host, this.#now())) {
       this.stats.handshakesRateLimited++;
       return;
     }

@@ -3,6 +3,7 @@
  * is a fresh signed request (the registry refuses replayed nonces); an answer to any attempt
  * completes the call.
  */
+import { SwarmError } from './errors.ts';
 import type { OverlayNode } from './node.ts';
 import {
   decodeResponse,
@@ -17,16 +18,12 @@ import { formatEndpoint, type Endpoint } from './transport.ts';
 
 export type RegistryErrorCode = 'registry_unreachable' | 'registry_refused' | 'registry_key_mismatch';
 
-export class RegistryError extends Error {
-  readonly code: RegistryErrorCode;
+export class RegistryError extends SwarmError<RegistryErrorCode> {
   /** The registry's own error code when it refused (e.g. not_found, hostname_taken). */
   readonly reason: string;
-  readonly hint: string;
   constructor(code: RegistryErrorCode, reason: string, message: string, hint: string) {
-    super(message);
-    this.code = code;
+    super(code, message, hint);
     this.reason = reason;
-    this.hint = hint;
   }
 }
 

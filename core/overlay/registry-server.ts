@@ -8,7 +8,9 @@
  */
 import { formatAddress, isReservedNodeId, parseAddress } from './address.ts';
 import { sha256 } from './crypto.ts';
+import { SwarmError } from './errors.ts';
 import { isValidHostname, HOSTNAME_RULE } from './hostname.ts';
+import { TokenBuckets } from './rate-limit.ts';
 import { basename, dirname } from 'node:path';
 import { fingerprintOf, loadOrCreateIdentity, type NodeIdentity } from './identity.ts';
 import { verifyStaticCertificate } from './noise.ts';
@@ -52,29 +54,6 @@ export interface RegistryServerOptions {
   log?: (line: string) => void;
 }
 
-class TokenBuckets {
-  #buckets = new Map<string, { tokens: number; at: number }>();
-  readonly #burst: number;
-  readonly #ratePerMs: number;
-  constructor(burst: number, perSecond: number) {
-    this.#burst = burst;
-    this.#ratePerMs = perSecond / 1000;
-  }
-  take(key: string, now: number): boolean {
-    let b = this.#buckets.get(key);
-    if (!b) {
-      if (this.#buckets.size > 100_000) this.#buckets.clear();
-      b = { tokens: this.#burst, at: now };
-      this.#buckets.set(key, b);
-    }
-    b.tokens = Math.min(this.#burst, b.tokens + (now - b.at) * this.#ratePerMs);
-    b.at = now;
-    if (b.tokens < 1) return false;
-    b.tokens -= 1;
-    return true;
-  }
-}
-
 export class RegistryServer {
   readonly stats: RegistryStats = { requests: 0, invalid: 0, rateLimited: 0, replayed: 0, registrations: 0, lookups: 0 };
   readonly #conn: PacketConn;
@@ -83,8 +62,8 @@ export class RegistryServer {
   readonly #network: number;
   readonly #now: () => number;
   readonly #log: (line: string) => void;
-  readonly #sources = new TokenBuckets(REQUEST_BURST_PER_SOURCE, REQUEST_RATE_PER_SOURCE);
-  readonly #handshakeLookups = new TokenBuckets(HANDSHAKE_LOOKUPS_PER_MINUTE, HANDSHAKE_LOOKUPS_PER_MINUTE / 60);
+  readonly #sources = new TokenBuckets(REQUEST_BURST_PER_SOURCE, REQUEST_RATE_PER_SOURCE, 100_000);
+  readonly #handshakeLookups = new TokenBuckets(HANDSHAKE_LOOKUPS_PER_MINUTE, HANDSHAKE_LOOKUPS_PER_MINUTE / 60, 100_000);
   #seenNonces = new Map<string, number>();
   #sweep: NodeJS.Timeout;
 
@@ -307,12 +286,4 @@ export async function startRegistry(options: StartRegistryOptions): Promise<Regi
   return server;
 }
 
-export class RegistryStartError extends Error {
-  readonly code: string;
-  readonly hint: string;
-  constructor(code: string, message: string, hint: string) {
-    super(message);
-    this.code = code;
-    this.hint = hint;
-  }
-}
+export class RegistryStartError extends SwarmError {}

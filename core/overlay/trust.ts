@@ -18,7 +18,9 @@
  */
 import { EventEmitter } from 'node:events';
 import { formatAddress, parseAddress, PORT_TRUST } from './address.ts';
+import { SwarmError } from './errors.ts';
 import { fingerprintOf, keyId, type NodeIdentity } from './identity.ts';
+import { TokenBuckets } from './rate-limit.ts';
 import { OverlayError, type DatagramContext, type OverlayNode, type PeerContact, type PeerView } from './node.ts';
 import { trustTag, type LookupPurpose, type PublicRecord } from './registry-protocol.ts';
 import {
@@ -56,15 +58,7 @@ export type TrustErrorCode =
   | 'trust_bad_input'
   | 'trust_self';
 
-export class TrustError extends Error {
-  readonly code: TrustErrorCode;
-  readonly hint: string;
-  constructor(code: TrustErrorCode, message: string, hint: string) {
-    super(message);
-    this.code = code;
-    this.hint = hint;
-  }
-}
+export class TrustError extends SwarmError<TrustErrorCode> {}
 
 export interface TrustStats {
   received: number;
@@ -170,7 +164,7 @@ export class TrustService {
   readonly #now: () => number;
   readonly #selfKey: string;
   #trusted = new Map<string, Capability[]>();
-  #buckets = new Map<string, { tokens: number; at: number }>();
+  #rate = new TokenBuckets(TRUST_BURST_PER_SOURCE, TRUST_RATE_PER_SOURCE);
   #inFlight = new Set<number>();
   #outboxTimer: NodeJS.Timeout | null = null;
   #ackWaiters = new Map<string, Array<(status: AckStatus) => void>>();
@@ -454,21 +448,6 @@ export class TrustService {
 
   // ---- receiving ---------------------------------------------------------------------------
 
-  #allow(peerKey: string): boolean {
-    const now = this.#now();
-    let b = this.#buckets.get(peerKey);
-    if (!b) {
-      if (this.#buckets.size > 10_000) this.#buckets.clear();
-      b = { tokens: TRUST_BURST_PER_SOURCE, at: now };
-      this.#buckets.set(peerKey, b);
-    }
-    b.tokens = Math.min(TRUST_BURST_PER_SOURCE, b.tokens + ((now - b.at) / 1000) * TRUST_RATE_PER_SOURCE);
-    b.at = now;
-    if (b.tokens < 1) return false;
-    b.tokens -= 1;
-    return true;
-  }
-
   #receive(payload: Buffer, ctx: DatagramContext): void {
     this.stats.received++;
     const decoded = decodeTrustMessage(payload);
@@ -485,7 +464,7 @@ export class TrustService {
     }
     // Acks and messages about an existing relationship are cheap and expected in bursts;
     // everything else from a peer is rate-limited.
-    if (msg.type !== 'ack' && !this.#trusted.has(msg.from) && !this.#allow(msg.from)) {
+    if (msg.type !== 'ack' && !this.#trusted.has(msg.from) && !this.#rate.take(msg.from, this.#now())) {
       this.stats.rateLimited++;
       return;
     }
