@@ -14,6 +14,10 @@
  * KDFn(ck, ikm) is HKDF-SHA256 with salt = chaining key and empty info, returning n 32-byte
  * outputs: the same construction as Noise's HKDF. AEAD is AES-256-GCM; handshake messages use a
  * zero nonce because every one of their keys is used exactly once.
+ *
+ * Each message's clear header (type and session indices) is mixed into the transcript hash before
+ * its first AEAD, so the tags cover it: a changed index fails the handshake at once, instead of
+ * completing it with keys the peer will look up under another index (a silently dead session).
  */
 import type { KeyObject } from 'node:crypto';
 import {
@@ -48,6 +52,9 @@ const INITIAL_HASH = sha256(INITIAL_CHAIN, IDENTIFIER);
 /** Initiation payload: identity key, static certificate, address (network, node), timestamp. */
 const TIMESTAMP_SIZE = 12;
 const INIT_PAYLOAD_SIZE = KEY_SIZE + SIGNATURE_SIZE + 6 + TIMESTAMP_SIZE;
+/** Type and sender index (initiation); type, sender and receiver index (response). */
+const INITIATION_HEADER_SIZE = 1 + 4;
+const RESPONSE_HEADER_SIZE = 1 + 4 + 4;
 export const INITIATION_SIZE = 1 + 4 + KEY_SIZE + (KEY_SIZE + AEAD_TAG_SIZE) + (INIT_PAYLOAD_SIZE + AEAD_TAG_SIZE);
 export const RESPONSE_SIZE = 1 + 4 + 4 + KEY_SIZE + AEAD_TAG_SIZE;
 
@@ -108,9 +115,13 @@ export function createInitiation(
   timestamp: Buffer,
 ): Result<{ message: Buffer; state: InitiatorState }, HandshakeError> {
   if (timestamp.length !== TIMESTAMP_SIZE) return fail('handshake_length', 'timestamp must be 12 bytes');
+  const message = Buffer.alloc(INITIATION_SIZE);
+  message[0] = MSG_INITIATION;
+  message.writeUInt32BE(localIndex, 1);
   const ephemeral = x25519Generate();
   let chain = INITIAL_CHAIN;
   let hash = sha256(INITIAL_HASH, remoteStaticPublic);
+  hash = sha256(hash, message.subarray(0, INITIATION_HEADER_SIZE));
   chain = kdf1(chain, ephemeral.publicKey);
   hash = sha256(hash, ephemeral.publicKey);
   const es = x25519(ephemeral.privateKey, remoteStaticPublic);
@@ -131,9 +142,6 @@ export function createInitiation(
   const encryptedPayload = aeadSeal(key, ZERO_NONCE, payload, hash);
   hash = sha256(hash, encryptedPayload);
 
-  const message = Buffer.alloc(INITIATION_SIZE);
-  message[0] = MSG_INITIATION;
-  message.writeUInt32BE(localIndex, 1);
   ephemeral.publicKey.copy(message, 5);
   encryptedStatic.copy(message, 5 + KEY_SIZE);
   encryptedPayload.copy(message, 5 + KEY_SIZE + encryptedStatic.length);
@@ -167,6 +175,7 @@ export function consumeInitiation(local: StaticIdentity, message: Uint8Array): R
 
   let chain = INITIAL_CHAIN;
   let hash = sha256(INITIAL_HASH, local.staticKey.publicKey);
+  hash = sha256(hash, m.subarray(0, INITIATION_HEADER_SIZE));
   chain = kdf1(chain, ephemeralPublic);
   hash = sha256(hash, ephemeralPublic);
   const es = x25519(local.staticKey.privateKey, ephemeralPublic);
@@ -206,9 +215,14 @@ export function createResponse(
   initiation: Initiation,
   localIndex: number,
 ): Result<{ message: Buffer; keys: TransportKeys }, HandshakeError> {
+  const message = Buffer.alloc(RESPONSE_SIZE);
+  message[0] = MSG_RESPONSE;
+  message.writeUInt32BE(localIndex, 1);
+  message.writeUInt32BE(initiation.senderIndex, 5);
   const ephemeral = x25519Generate();
   let chain = kdf1(initiation.chain, ephemeral.publicKey);
   let hash = sha256(initiation.hash, ephemeral.publicKey);
+  hash = sha256(hash, message.subarray(0, RESPONSE_HEADER_SIZE));
   const ee = x25519(ephemeral.privateKey, initiation.ephemeralPublic);
   const se = x25519(ephemeral.privateKey, initiation.staticPublic);
   if (!ee || !se) return fail('handshake_key', 'invalid key in initiation');
@@ -220,10 +234,6 @@ export function createResponse(
   hash = sha256(hash, encryptedEmpty);
   const [initiatorToResponder, responderToInitiator] = kdf2(chain, EMPTY);
 
-  const message = Buffer.alloc(RESPONSE_SIZE);
-  message[0] = MSG_RESPONSE;
-  message.writeUInt32BE(localIndex, 1);
-  message.writeUInt32BE(initiation.senderIndex, 5);
   ephemeral.publicKey.copy(message, 9);
   encryptedEmpty.copy(message, 9 + KEY_SIZE);
   return ok({ message, keys: { sendKey: responderToInitiator, receiveKey: initiatorToResponder } });
@@ -248,6 +258,7 @@ export function consumeResponse(state: InitiatorState, message: Uint8Array): Res
   const encryptedEmpty = m.subarray(9 + KEY_SIZE);
   let chain = kdf1(state.chain, ephemeralPublic);
   let hash = sha256(state.hash, ephemeralPublic);
+  hash = sha256(hash, m.subarray(0, RESPONSE_HEADER_SIZE));
   const ee = x25519(state.ephemeral.privateKey, ephemeralPublic);
   const se = x25519(state.localStatic, ephemeralPublic);
   if (!ee || !se) return fail('handshake_key', 'invalid ephemeral key in response');
