@@ -281,7 +281,8 @@ export function consumeResponse(state: InitiatorState, message: Uint8Array): Res
 export class TimestampClock {
   #lastMs = 0;
   #sequence = 0;
-  next(nowMs = Date.now()): Buffer {
+  next(now = Date.now()): Buffer {
+    const nowMs = Math.floor(now);
     if (nowMs > this.#lastMs) {
       this.#lastMs = nowMs;
       this.#sequence = 0;
