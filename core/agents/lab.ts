@@ -41,37 +41,67 @@ export interface LabOptions {
   log?: (line: string) => void;
 }
 
+/** The lab's registry: loopback only, state kept under `root/registry`. */
+export async function startLabRegistry(root: string, log: (line: string) => void = () => {}): Promise<RegistryServer> {
+  mkdirSync(root, { recursive: true, mode: 0o700 });
+  return startRegistry({ listen: '127.0.0.1:0', dbPath: join(root, 'registry', 'registry.db'), network: 1, log });
+}
+
+/**
+ * Starts the lab agents under `root` and has each ask `consoleHostname` for trust, once: an
+ * agent that already asked (or is trusted) does not ask again after a restart.
+ */
+export async function startLabAgents(options: { root: string; registry: string; consoleHostname: string; consoleKey: string; log?: (line: string) => void }): Promise<Daemon[]> {
+  const log = options.log ?? (() => {});
+  const agents: Daemon[] = [];
+  try {
+    for (const agent of LAB_AGENTS) {
+      const daemon = await Daemon.start({
+        stateDir: join(options.root, agent.hostname),
+        hostname: agent.hostname,
+        registry: options.registry,
+        listen: '127.0.0.1:0',
+        log: (l) => log(`${agent.hostname}: ${l}`),
+      });
+      agents.push(daemon);
+      const alreadyAsked =
+        daemon.trust.isTrusted(options.consoleKey) || daemon.trust.pending().outgoing.some((r) => r.peerKey === options.consoleKey && r.status !== 'approved');
+      if (!alreadyAsked) {
+        await daemon.trust.requestTrust(options.consoleHostname, agent.justification, { want: [...agent.want], offer: [...agent.offer] });
+      }
+    }
+    return agents;
+  } catch (err) {
+    for (const d of agents.reverse()) await d.stop();
+    throw err;
+  }
+}
+
 export async function startLab(options: LabOptions): Promise<Lab> {
   const log = options.log ?? (() => {});
   if (options.fresh) rmSync(options.root, { recursive: true, force: true });
-  mkdirSync(options.root, { recursive: true, mode: 0o700 });
-  const registry = await startRegistry({ listen: '127.0.0.1:0', dbPath: join(options.root, 'registry', 'registry.db'), network: 1, log });
+  const registry = await startLabRegistry(options.root, log);
   const registryText = formatEndpoint(registry.local);
-  const started: Daemon[] = [];
-  const stopAll = async () => {
-    for (const d of started.reverse()) await d.stop();
-    await registry.close();
-  };
+  let consoleNode: Daemon | null = null;
   try {
-    const start = async (hostname: string) => {
-      const daemon = await Daemon.start({ stateDir: join(options.root, hostname), hostname, registry: registryText, listen: '127.0.0.1:0', log: (l) => log(`${hostname}: ${l}`) });
-      started.push(daemon);
-      return daemon;
+    consoleNode = await Daemon.start({
+      stateDir: join(options.root, LAB_CONSOLE),
+      hostname: LAB_CONSOLE,
+      registry: registryText,
+      listen: '127.0.0.1:0',
+      log: (l) => log(`${LAB_CONSOLE}: ${l}`),
+    });
+    const agents = await startLabAgents({ root: options.root, registry: registryText, consoleHostname: LAB_CONSOLE, consoleKey: consoleNode.identity.publicKey.toString('base64url'), log });
+    const node = consoleNode;
+    const stop = async () => {
+      for (const d of [...agents].reverse()) await d.stop();
+      await node.stop();
+      await registry.close();
     };
-    const consoleNode = await start(LAB_CONSOLE);
-    const agents: Daemon[] = [];
-    for (const agent of LAB_AGENTS) {
-      const daemon = await start(agent.hostname);
-      agents.push(daemon);
-      const consoleKey = consoleNode.identity.publicKey.toString('base64url');
-      const alreadyAsked = daemon.trust.isTrusted(consoleKey) || daemon.trust.pending().outgoing.some((r) => r.peerKey === consoleKey && r.status !== 'approved');
-      if (!alreadyAsked) {
-        await daemon.trust.requestTrust(LAB_CONSOLE, agent.justification, { want: [...agent.want], offer: [...agent.offer] });
-      }
-    }
-    return { root: options.root, registry, console: consoleNode, agents, stop: stopAll };
+    return { root: options.root, registry, console: consoleNode, agents, stop };
   } catch (err) {
-    await stopAll();
+    await consoleNode?.stop();
+    await registry.close();
     throw err;
   }
 }

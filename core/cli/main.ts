@@ -6,6 +6,7 @@ import { parseVerbArgs, splitVerb, stateDirFrom, UsageError, valueOptionsOf } fr
 import type { Verb } from './context.ts';
 import { printError, stdPrinter } from './output.ts';
 import { audit } from './verbs/audit.ts';
+import { consoleVerb } from './verbs/console.ts';
 import { daemonStart, daemonStatus, daemonStop, info } from './verbs/daemon.ts';
 import { lab } from './verbs/lab.ts';
 import { lookup, peers, ping } from './verbs/network.ts';
@@ -29,6 +30,7 @@ export const VERBS: Record<string, Verb> = {
   ping,
   audit,
   lab,
+  console: consoleVerb,
 };
 
 function overview(): string {

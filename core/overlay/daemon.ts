@@ -40,6 +40,39 @@ export interface DaemonOptions {
   keepaliveMs?: number;
   limits?: Partial<TunnelLimits>;
   log?: (line: string) => void;
+  /**
+   * When false, start even if the registry does not answer yet and keep retrying in the
+   * background (the console does this so an analyst can fix the settings from the GUI).
+   * Default true: `daemon start` must not report success while the node is unfindable.
+   */
+  requireRegistration?: boolean;
+}
+
+export type PeerTrustState = 'trusted' | 'pending-incoming' | 'pending-outgoing' | 'rejected' | 'untrusted';
+
+/** One peer as this node knows it: trust, grants both ways and liveness. */
+export interface PeerSummary {
+  hostname: string | null;
+  address: string | null;
+  fingerprint: string;
+  key: string;
+  trust: PeerTrustState;
+  capabilities: string[];
+  capabilitiesReceived: string[];
+  since: string | null;
+  session: boolean;
+  endpoint: string | null;
+  lastSeen: string | null;
+  droppedUntrusted: number;
+}
+
+export interface RegistryStatusView {
+  endpoint: string;
+  registered: boolean;
+  lastOkAt: number | null;
+  lastError: string | null;
+  key: string | null;
+  observed: string | null;
 }
 
 /** Parses `host:port` (host may be a name, an IPv4 address or a bracketed IPv6 address). */
@@ -110,14 +143,6 @@ function takePidFile(stateDir: string): string {
   throw new DaemonError('already_running', `cannot take the pid file ${pidPath}`, 'is another daemon starting right now?');
 }
 
-interface RegistryStatus {
-  endpoint: string;
-  registered: boolean;
-  lastOkAt: number | null;
-  lastError: string | null;
-  key: string | null;
-  observed: string | null;
-}
 
 export class Daemon {
   readonly stateDir: string;
@@ -133,7 +158,7 @@ export class Daemon {
   readonly #public: boolean;
   readonly #keepaliveMs: number;
   readonly #log: (line: string) => void;
-  readonly #registryStatus: RegistryStatus;
+  readonly #registryStatus: RegistryStatusView;
   #keepaliveTimer: NodeJS.Timeout | null = null;
   #stopping: Promise<void> | null = null;
   readonly #stopped: Promise<void>;
@@ -279,11 +304,13 @@ export class Daemon {
       });
       daemon.#installMethods(control);
 
+      let registered = true;
       try {
         await daemon.#register();
       } catch (err) {
-        if (err instanceof RegistryError) throw new DaemonError(err.code, err.message, err.hint);
-        throw err;
+        if (options.requireRegistration === false) registered = false;
+        else if (err instanceof RegistryError) throw new DaemonError(err.code, err.message, err.hint);
+        else throw err;
       }
       store.setValue('hostname', hostname);
       store.setValue('registry', registryText);
@@ -294,7 +321,7 @@ export class Daemon {
         // The registry discloses our endpoints only to peers we trust: tell it who they are now.
         if (event.kind === 'trusted' || event.kind === 'revoked') void daemon.#register().catch(() => {});
       });
-      daemon.#scheduleKeepalive(daemon.#keepaliveMs);
+      daemon.#scheduleKeepalive(registered ? daemon.#keepaliveMs : Math.min(daemon.#keepaliveMs, 2000));
       trust.connectTrusted();
       log(`daemon up: ${hostname} ${formatAddress(node.address)} fingerprint ${identity.fingerprint} listening on ${formatEndpoint(conn.local)}`);
       return daemon;
@@ -382,41 +409,67 @@ export class Daemon {
     };
   }
 
-  #peerRows(): Array<Record<string, unknown>> {
-    const rows = new Map<string, Record<string, unknown>>();
+  /** The registry connection as last seen (a copy). */
+  registryStatus(): RegistryStatusView {
+    return { ...this.#registryStatus };
+  }
+
+  /** Every peer this node knows: trusted, asking, asked, rejected, or only seen on the wire. */
+  peerSummaries(): PeerSummary[] {
+    const rows = new Map<string, PeerSummary>();
+    const base = (c: { peerKey: string; hostname: string; address: string; fingerprint: string; endpoints: string[] }, trust: PeerTrustState): PeerSummary => ({
+      hostname: c.hostname,
+      address: c.address,
+      fingerprint: c.fingerprint,
+      key: c.peerKey,
+      trust,
+      capabilities: [],
+      capabilitiesReceived: [],
+      since: null,
+      session: false,
+      endpoint: c.endpoints[0] ?? null,
+      lastSeen: null,
+      droppedUntrusted: 0,
+    });
     for (const t of this.trust.trusted()) {
-      rows.set(t.peerKey, {
-        hostname: t.hostname,
-        address: t.address,
-        fingerprint: t.fingerprint,
-        key: t.peerKey,
-        trust: 'trusted',
-        capabilities: t.capsGranted,
-        capabilities_received: t.capsReceived,
-        session: false,
-        endpoint: t.endpoints[0] ?? null,
-        last_seen: t.lastSeen,
-        dropped_untrusted: 0,
-      });
+      rows.set(t.peerKey, { ...base(t, 'trusted'), capabilities: t.capsGranted, capabilitiesReceived: t.capsReceived, since: t.since, lastSeen: t.lastSeen });
     }
     const pending = this.trust.pending();
-    for (const p of pending.incoming) {
-      if (!rows.has(p.peerKey)) rows.set(p.peerKey, { hostname: p.hostname, address: p.address, fingerprint: p.fingerprint, key: p.peerKey, trust: 'pending-incoming', capabilities: [], session: false, endpoint: p.endpoints[0] ?? null, last_seen: null, dropped_untrusted: 0 });
-    }
+    for (const p of pending.incoming) if (!rows.has(p.peerKey)) rows.set(p.peerKey, base(p, 'pending-incoming'));
     for (const p of pending.outgoing) {
-      if (!rows.has(p.peerKey)) rows.set(p.peerKey, { hostname: p.hostname, address: p.address, fingerprint: p.fingerprint, key: p.peerKey, trust: p.status === 'rejected' ? 'rejected' : 'pending-outgoing', capabilities: [], session: false, endpoint: p.endpoints[0] ?? null, last_seen: null, dropped_untrusted: 0 });
+      if (!rows.has(p.peerKey) && p.status !== 'approved') rows.set(p.peerKey, base(p, p.status === 'rejected' ? 'rejected' : 'pending-outgoing'));
     }
     for (const v of this.node.peers()) {
-      const row = rows.get(v.keyId) ?? { hostname: v.hostname, address: v.address ? formatAddress(v.address) : null, fingerprint: fingerprintOf(v.identityKey), key: v.keyId, trust: 'untrusted', capabilities: [] };
+      const row = rows.get(v.keyId) ?? {
+        ...base({ peerKey: v.keyId, hostname: v.hostname ?? '', address: v.address ? formatAddress(v.address) : '', fingerprint: fingerprintOf(v.identityKey), endpoints: [] }, 'untrusted'),
+        hostname: v.hostname,
+        address: v.address ? formatAddress(v.address) : null,
+      };
       rows.set(v.keyId, {
         ...row,
         session: v.sessionUp,
-        endpoint: v.endpoint ? formatEndpoint(v.endpoint) : (row.endpoint ?? null),
-        last_seen: v.lastReceivedAt ? new Date(v.lastReceivedAt).toISOString() : (row.last_seen ?? null),
-        dropped_untrusted: v.droppedUntrusted,
+        endpoint: v.endpoint ? formatEndpoint(v.endpoint) : row.endpoint,
+        lastSeen: v.lastReceivedAt ? new Date(v.lastReceivedAt).toISOString() : row.lastSeen,
+        droppedUntrusted: v.droppedUntrusted,
       });
     }
     return [...rows.values()];
+  }
+
+  #peerRows(): Array<Record<string, unknown>> {
+    return this.peerSummaries().map((p) => ({
+      hostname: p.hostname,
+      address: p.address,
+      fingerprint: p.fingerprint,
+      key: p.key,
+      trust: p.trust,
+      capabilities: p.capabilities,
+      capabilities_received: p.capabilitiesReceived,
+      session: p.session,
+      endpoint: p.endpoint,
+      last_seen: p.lastSeen,
+      dropped_untrusted: p.droppedUntrusted,
+    }));
   }
 
   /** Finds a peer by what a person typed, preferring local knowledge over the registry. */

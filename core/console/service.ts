@@ -1,0 +1,472 @@
+/**
+ * The console service: the console's own overlay node (a Daemon, so `swarmctl` acts on the very
+ * same node through its control socket), the optional local lab, and the one API the UI uses.
+ * Transports (Electron IPC, the loopback web server) validate calls with api.ts and hand them
+ * to `handle`; everything the UI shows arrives as a snapshot followed by pushed events.
+ *
+ * Push model: trust changes (from the GUI, from the CLI through the control socket, or from
+ * peers) are pushed at once; liveness (sessions, last seen, RTT, registry connection) is
+ * refreshed every second and only rows that changed are sent.
+ */
+import { EventEmitter } from 'node:events';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { homedir, hostname as osHostname } from 'node:os';
+import { join, resolve } from 'node:path';
+import { LAB_CONSOLE, startLabAgents, startLabRegistry } from '../agents/lab.ts';
+import { formatAddress } from '../overlay/address.ts';
+import { Daemon, type PeerSummary } from '../overlay/daemon.ts';
+import { SwarmError } from '../overlay/errors.ts';
+import { keyId } from '../overlay/identity.ts';
+import { isValidHostname } from '../overlay/hostname.ts';
+import { pingPeer } from '../overlay/ping.ts';
+import type { RegistryServer } from '../overlay/registry-server.ts';
+import { formatEndpoint } from '../overlay/transport.ts';
+import type { TrustEvent } from '../overlay/trust.ts';
+import type { IncomingRequest, OutgoingRequest } from '../store/node-store.ts';
+import type {
+  ConsoleCall,
+  ConsoleErrorBody,
+  ConsoleEvent,
+  ConsoleMethods,
+  ConsoleNotification,
+  ConsoleSettings,
+  ConsoleSnapshot,
+  ConsoleStatus,
+  IdentityView,
+  OutgoingRequestView,
+  PeerRow,
+  PendingRequestView,
+} from './api.ts';
+
+export const CONSOLE_CONFIG_FILE = 'console.json';
+/** How often liveness (sessions, last seen, registry) is re-read and changes pushed. */
+const REFRESH_MS = 1000;
+/** RTT probes: every trusted peer with a live session, at most this many per round. */
+const PROBE_INTERVAL_MS = 10_000;
+const PROBE_BATCH = 32;
+const PROBE_TIMEOUT_MS = 2000;
+/** A peer counts as online if we heard from it this recently (keepalives come every 15 s). */
+const ONLINE_WINDOW_MS = 45_000;
+
+export class ConsoleError extends SwarmError {}
+
+export interface ConsoleServiceOptions {
+  stateDir: string;
+  /** auto: run the lab on a first start with no configuration, or when the config says so. */
+  lab?: 'auto' | 'always' | 'never';
+  registry?: string;
+  hostname?: string;
+  log?: (line: string) => void;
+}
+
+interface ConsoleConfig {
+  registry: string | null;
+  hostname: string;
+  lab: boolean;
+}
+
+/** SWARM_STATE_DIR, else ~/.swarm: the console is this machine's node, as the CLI's default. */
+export function defaultStateDir(): string {
+  return process.env.SWARM_STATE_DIR ? resolve(process.env.SWARM_STATE_DIR) : join(homedir(), '.swarm');
+}
+
+/** Turns anything thrown into what a user can act on. */
+export function errorBody(err: unknown): ConsoleErrorBody {
+  if (err instanceof SwarmError) return { code: err.code, message: err.message, hint: err.hint };
+  const e = err as { code?: unknown; message?: unknown; hint?: unknown };
+  if (e && typeof e.message === 'string') {
+    return { code: typeof e.code === 'string' ? e.code : 'internal', message: e.message, hint: typeof e.hint === 'string' ? e.hint : 'see the console log' };
+  }
+  return { code: 'internal', message: String(err), hint: 'see the console log' };
+}
+
+function defaultHostname(): string {
+  const cleaned = osHostname()
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 40);
+  const candidate = cleaned ? `${cleaned}-console` : 'soc-console';
+  return isValidHostname(candidate) ? candidate : 'soc-console';
+}
+
+function readConfig(stateDir: string): ConsoleConfig | null {
+  const path = join(stateDir, CONSOLE_CONFIG_FILE);
+  if (!existsSync(path)) return null;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch {
+    throw new ConsoleError('bad_config', `${path} is not valid JSON`, 'fix it, or delete it to start over with the local lab');
+  }
+  const c = parsed as Partial<ConsoleConfig>;
+  if (typeof c !== 'object' || c === null || typeof c.hostname !== 'string' || !isValidHostname(c.hostname)) {
+    throw new ConsoleError('bad_config', `${path} has no valid "hostname"`, 'fix it, or delete it to start over with the local lab');
+  }
+  return { registry: typeof c.registry === 'string' ? c.registry : null, hostname: c.hostname, lab: c.lab === true };
+}
+
+function writeConfig(stateDir: string, config: ConsoleConfig): void {
+  const path = join(stateDir, CONSOLE_CONFIG_FILE);
+  // Write-then-rename: a crash mid-write leaves the old file, never half a file.
+  writeFileSync(`${path}.tmp`, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
+  renameSync(`${path}.tmp`, path);
+}
+
+function pendingView(r: IncomingRequest): PendingRequestView {
+  return {
+    id: r.requestId,
+    key: r.peerKey,
+    hostname: r.hostname,
+    address: r.address,
+    fingerprint: r.fingerprint,
+    justification: r.justification,
+    wantCaps: r.wantCaps,
+    offerCaps: r.offerCaps,
+    receivedAt: r.receivedAt,
+  };
+}
+
+function outgoingView(r: OutgoingRequest): OutgoingRequestView {
+  return {
+    id: r.requestId,
+    key: r.peerKey,
+    hostname: r.hostname,
+    address: r.address,
+    fingerprint: r.fingerprint,
+    justification: r.justification,
+    status: r.status,
+    reason: r.reason,
+    sentAt: r.sentAt,
+    decidedAt: r.decidedAt,
+  };
+}
+
+export class ConsoleService {
+  readonly stateDir: string;
+  readonly #events = new EventEmitter();
+  readonly #log: (line: string) => void;
+  #config: ConsoleConfig;
+  #daemon: Daemon | null = null;
+  #labRegistry: RegistryServer | null = null;
+  #labAgents: Daemon[] = [];
+  #status: ConsoleStatus = 'unconfigured';
+  #statusMessage: string | null = null;
+  /** What the clients were last told, to push only differences. */
+  #sentPeers = new Map<string, { row: PeerRow; json: string }>();
+  #sentIdentity = '';
+  #rtt = new Map<string, { ms: number | null; at: number }>();
+  #refreshTimer: NodeJS.Timeout | null = null;
+  #probeTimer: NodeJS.Timeout | null = null;
+  #probeCursor = 0;
+  #pushQueued = false;
+  #notificationSeq = 0;
+  #closed = false;
+  #unsubscribeTrust: (() => void) | null = null;
+
+  private constructor(stateDir: string, config: ConsoleConfig, log: (line: string) => void) {
+    this.stateDir = stateDir;
+    this.#config = config;
+    this.#log = log;
+    this.#events.setMaxListeners(0);
+  }
+
+  /** Starts the console's node (and lab). Never throws for a node that cannot start: the
+   * snapshot then says `error` with the reason, so the GUI can explain and offer Settings. */
+  static async start(options: ConsoleServiceOptions): Promise<ConsoleService> {
+    const stateDir = resolve(options.stateDir);
+    mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+    const stored = readConfig(stateDir);
+    const labMode = options.lab ?? 'auto';
+    const lab = labMode === 'always' || (labMode === 'auto' && !options.registry && (stored === null || stored.lab));
+    const config: ConsoleConfig = {
+      registry: options.registry ?? (lab ? null : (stored?.registry ?? null)),
+      hostname: options.hostname ?? (lab ? (stored?.lab ? stored.hostname : LAB_CONSOLE) : (stored?.hostname ?? defaultHostname())),
+      lab,
+    };
+    if (!isValidHostname(config.hostname)) throw new ConsoleError('bad_argument', `"${config.hostname}" is not a valid hostname`, 'use lowercase letters, digits and dashes');
+    const service = new ConsoleService(stateDir, config, options.log ?? (() => {}));
+    await service.#startNode();
+    // Remember a first start's choice, so the next start behaves the same.
+    if (stored === null || options.registry || options.hostname || labMode !== 'auto') writeConfig(stateDir, service.#config);
+    service.#refreshTimer = setInterval(() => service.#refresh(), REFRESH_MS);
+    service.#refreshTimer.unref();
+    service.#probeTimer = setInterval(() => void service.#probeRtt(), PROBE_INTERVAL_MS);
+    service.#probeTimer.unref();
+    return service;
+  }
+
+  /** The running node, for in-process callers (tests, the lab). */
+  get daemon(): Daemon | null {
+    return this.#daemon;
+  }
+
+  get labRegistry(): string | null {
+    return this.#labRegistry ? formatEndpoint(this.#labRegistry.local) : null;
+  }
+
+  get settings(): ConsoleSettings {
+    return { registry: this.#effectiveRegistry(), hostname: this.#config.hostname, lab: this.#config.lab };
+  }
+
+  #effectiveRegistry(): string | null {
+    return this.#config.lab ? this.labRegistry : this.#config.registry;
+  }
+
+  async #startNode(): Promise<void> {
+    try {
+      if (this.#config.lab) {
+        this.#labRegistry = await startLabRegistry(join(this.stateDir, 'lab'), (l) => this.#log(`lab registry: ${l}`));
+      }
+      const registry = this.#effectiveRegistry();
+      if (!registry) {
+        this.#status = 'unconfigured';
+        this.#statusMessage = 'This console is not connected to a registry yet. Open Settings and enter your registry (HOST:PORT).';
+        return;
+      }
+      this.#daemon = await Daemon.start({
+        stateDir: this.stateDir,
+        hostname: this.#config.hostname,
+        registry,
+        requireRegistration: false,
+        log: (l) => this.#log(l),
+      });
+      const onTrust = (event: TrustEvent) => this.#onTrustEvent(event);
+      const daemon = this.#daemon;
+      daemon.trust.events.on('change', onTrust);
+      this.#unsubscribeTrust = () => daemon.trust.events.off('change', onTrust);
+      this.#status = 'running';
+      this.#statusMessage = null;
+      if (this.#labRegistry) {
+        this.#labAgents = await startLabAgents({
+          root: join(this.stateDir, 'lab'),
+          registry,
+          consoleHostname: this.#config.hostname,
+          consoleKey: keyId(daemon.identity.publicKey),
+          log: (l) => this.#log(`lab ${l}`),
+        });
+      }
+    } catch (err) {
+      const body = errorBody(err);
+      this.#status = 'error';
+      this.#statusMessage = `${body.message} — ${body.hint}`;
+      this.#log(`console node failed to start: ${this.#statusMessage}`);
+    }
+  }
+
+  async #stopNode(): Promise<void> {
+    this.#unsubscribeTrust?.();
+    this.#unsubscribeTrust = null;
+    for (const agent of this.#labAgents.reverse()) await agent.stop();
+    this.#labAgents = [];
+    await this.#daemon?.stop();
+    this.#daemon = null;
+    await this.#labRegistry?.close();
+    this.#labRegistry = null;
+    this.#rtt.clear();
+  }
+
+  onEvent(listener: (event: ConsoleEvent) => void): () => void {
+    this.#events.on('event', listener);
+    return () => this.#events.off('event', listener);
+  }
+
+  #emit(event: ConsoleEvent): void {
+    this.#events.emit('event', event);
+  }
+
+  // ---- views ---------------------------------------------------------------------------------
+
+  #identity(): IdentityView | null {
+    const d = this.#daemon;
+    if (!d) return null;
+    const r = d.registryStatus();
+    return {
+      hostname: d.hostname,
+      address: formatAddress(d.node.address),
+      fingerprint: d.identity.fingerprint,
+      publicKey: keyId(d.identity.publicKey),
+      listen: formatEndpoint(d.node.conn.local),
+      startedAt: new Date(d.startedAt).toISOString(),
+      registry: {
+        endpoint: r.endpoint,
+        connected: r.registered,
+        lastOkAt: r.lastOkAt ? new Date(r.lastOkAt).toISOString() : null,
+        lastError: r.lastError,
+      },
+      droppedUntrusted: d.node.stats.droppedUntrusted,
+    };
+  }
+
+  #peerRow(p: PeerSummary, now: number): PeerRow {
+    const rtt = this.#rtt.get(p.key);
+    const lastSeenMs = p.lastSeen ? Date.parse(p.lastSeen) : 0;
+    return {
+      key: p.key,
+      hostname: p.hostname ?? '',
+      address: p.address ?? '',
+      fingerprint: p.fingerprint,
+      trust: p.trust,
+      capabilities: p.capabilities,
+      capabilitiesReceived: p.capabilitiesReceived,
+      online: p.session && now - lastSeenMs < ONLINE_WINDOW_MS,
+      lastSeen: p.lastSeen,
+      rttMs: rtt?.ms ?? null,
+      since: p.since,
+    };
+  }
+
+  #peers(): PeerRow[] {
+    const d = this.#daemon;
+    if (!d) return [];
+    const now = Date.now();
+    return d.peerSummaries().map((p) => this.#peerRow(p, now));
+  }
+
+  #requests(): { pending: PendingRequestView[]; outgoing: OutgoingRequestView[] } {
+    const d = this.#daemon;
+    if (!d) return { pending: [], outgoing: [] };
+    const { incoming, outgoing } = d.trust.pending();
+    return { pending: incoming.map(pendingView), outgoing: outgoing.map(outgoingView) };
+  }
+
+  snapshot(): ConsoleSnapshot {
+    const peers = this.#peers();
+    this.#sentPeers = new Map(peers.map((row) => [row.key, { row, json: JSON.stringify(row) }]));
+    const identity = this.#identity();
+    this.#sentIdentity = JSON.stringify([identity, this.#status, this.#statusMessage, this.settings]);
+    return { status: this.#status, statusMessage: this.#statusMessage, identity, peers, ...this.#requests(), settings: this.settings };
+  }
+
+  // ---- pushes --------------------------------------------------------------------------------
+
+  /** Pushes identity and peer rows that changed since the last push or snapshot. */
+  #refresh(): void {
+    if (this.#closed || this.#events.listenerCount('event') === 0) return;
+    const identity = this.#identity();
+    const identityJson = JSON.stringify([identity, this.#status, this.#statusMessage, this.settings]);
+    if (identityJson !== this.#sentIdentity) {
+      this.#sentIdentity = identityJson;
+      this.#emit({ type: 'identity', identity, status: this.#status, statusMessage: this.#statusMessage, settings: this.settings });
+    }
+    const upsert: PeerRow[] = [];
+    const seen = new Set<string>();
+    for (const row of this.#peers()) {
+      seen.add(row.key);
+      const json = JSON.stringify(row);
+      if (this.#sentPeers.get(row.key)?.json !== json) {
+        this.#sentPeers.set(row.key, { row, json });
+        upsert.push(row);
+      }
+    }
+    const remove = [...this.#sentPeers.keys()].filter((k) => !seen.has(k));
+    for (const k of remove) this.#sentPeers.delete(k);
+    if (upsert.length || remove.length) this.#emit({ type: 'peers', upsert, remove });
+  }
+
+  /** Trust changed: requests at once, peer rows right after (coalesced per tick). */
+  #onTrustEvent(event: TrustEvent): void {
+    if (this.#closed) return;
+    if (event.kind === 'request') {
+      this.#notify('info', `Trust request from ${event.request.hostname}`, event.request.justification || '(no justification given)');
+    } else if (event.kind === 'rejected') {
+      this.#notify('warning', `${event.request.hostname} rejected our request`, event.request.reason || '(no reason given)');
+    } else if (event.kind === 'revoked' && event.by === 'peer') {
+      this.#notify('warning', `${event.hostname} revoked trust`, event.reason || '(no reason given)');
+    } else if (event.kind === 'trusted' && event.by !== 'local') {
+      this.#notify('info', `${event.peer.hostname} is now trusted`, event.by === 'mutual' ? 'both sides asked: approved automatically' : 'the peer approved our request');
+    }
+    this.#emit({ type: 'requests', ...this.#requests() });
+    if (!this.#pushQueued) {
+      this.#pushQueued = true;
+      queueMicrotask(() => {
+        this.#pushQueued = false;
+        this.#refresh();
+      });
+    }
+  }
+
+  #notify(level: ConsoleNotification['level'], title: string, body: string): void {
+    this.#emit({ type: 'notification', notification: { id: `n${++this.#notificationSeq}`, level, title, body, at: new Date().toISOString() } });
+  }
+
+  /** Measures RTT to trusted peers that have a live session (others would only time out). */
+  async #probeRtt(): Promise<void> {
+    const d = this.#daemon;
+    if (!d || this.#closed) return;
+    const candidates = d.peerSummaries().filter((p) => p.trust === 'trusted' && p.session);
+    if (candidates.length === 0) return;
+    const start = this.#probeCursor % candidates.length;
+    const batch = [...candidates.slice(start), ...candidates.slice(0, start)].slice(0, PROBE_BATCH);
+    this.#probeCursor = start + batch.length;
+    await Promise.all(
+      batch.map(async (p) => {
+        try {
+          const [reply] = await pingPeer(d.node, p.key, { count: 1, intervalMs: 0, timeoutMs: PROBE_TIMEOUT_MS });
+          this.#rtt.set(p.key, { ms: reply && reply.rttMs !== null ? Math.round(reply.rttMs * 100) / 100 : null, at: Date.now() });
+        } catch {
+          this.#rtt.set(p.key, { ms: null, at: Date.now() });
+        }
+      }),
+    );
+  }
+
+  // ---- commands ------------------------------------------------------------------------------
+
+  #requireDaemon(): Daemon {
+    if (!this.#daemon) {
+      throw new ConsoleError('not_running', this.#statusMessage ?? 'the console node is not running', 'open Settings and connect to a registry');
+    }
+    return this.#daemon;
+  }
+
+  /** Runs one validated call (see parseConsoleCall). Errors carry code, message and hint. */
+  async handle(call: ConsoleCall): Promise<ConsoleMethods[ConsoleCall['method']]['result']> {
+    switch (call.method) {
+      case 'snapshot':
+        return this.snapshot();
+      case 'approve': {
+        const d = this.#requireDaemon();
+        const record = d.trust.approve(call.params.peer, call.params.capabilities);
+        const summary = d.peerSummaries().find((p) => p.key === record.peerKey);
+        if (!summary) throw new ConsoleError('internal', `approved ${record.hostname} but it is not listed`, 'reload the console');
+        return this.#peerRow(summary, Date.now());
+      }
+      case 'reject': {
+        const request = this.#requireDaemon().trust.reject(call.params.peer, call.params.reason);
+        return { rejected: request.hostname };
+      }
+      case 'revoke': {
+        const record = this.#requireDaemon().trust.untrust(call.params.peer, call.params.reason);
+        return { revoked: record.hostname };
+      }
+      case 'handshake': {
+        const p = call.params;
+        const result = await this.#requireDaemon().trust.requestTrust(p.target, p.justification, { want: p.want, offer: p.offer });
+        return { status: result.status, hostname: result.request?.hostname ?? result.trust?.hostname ?? p.target, reason: result.reason };
+      }
+      case 'saveSettings':
+        return this.#saveSettings(call.params.registry, call.params.hostname);
+    }
+  }
+
+  async #saveSettings(registry: string, hostname: string): Promise<ConsoleSettings> {
+    this.#config = { registry, hostname, lab: false };
+    writeConfig(this.stateDir, this.#config);
+    this.#log(`settings saved: registry ${registry}, hostname ${hostname}; restarting the node`);
+    await this.#stopNode();
+    await this.#startNode();
+    // The node and its peers changed as a whole: every client gets a fresh snapshot.
+    this.#emit({ type: 'snapshot', snapshot: this.snapshot() });
+    return this.settings;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#refreshTimer) clearInterval(this.#refreshTimer);
+    if (this.#probeTimer) clearInterval(this.#probeTimer);
+    await this.#stopNode();
+    this.#events.removeAllListeners();
+  }
+}
