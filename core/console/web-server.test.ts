@@ -15,7 +15,7 @@ import { startConsoleWebServer, WS_PATH, WS_PROTOCOL, type ConsoleWebServer } fr
 async function server(t: TestContext): Promise<ConsoleWebServer> {
   const root = mkdtempSync(join(tmpdir(), 'swarm-web-'));
   t.after(() => rmSync(root, { recursive: true, force: true }));
-  const staticDir = join(root, 'ui');
+  const staticDir = join(root, 'ui') + '/'; // as the CLI passes it: with a trailing slash
   mkdirSync(staticDir);
   writeFileSync(join(staticDir, 'index.html'), '<!doctype html><title>console</title>');
   writeFileSync(join(root, 'secret.txt'), 'outside the UI folder');

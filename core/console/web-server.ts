@@ -11,7 +11,7 @@ import { randomBytes, timingSafeEqual, createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { extname, join, normalize, sep } from 'node:path';
+import { extname, join, normalize, resolve, sep } from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { parseConsoleRequest, type ConsoleEvent, type ConsoleResponse } from './api.ts';
 import { errorBody, type ConsoleService } from './service.ts';
@@ -82,7 +82,7 @@ export async function startConsoleWebServer(options: ConsoleWebServerOptions): P
   const log = options.log ?? (() => {});
   const token = options.token ?? randomBytes(32).toString('hex');
   const tokenBytes = Buffer.from(token, 'utf8');
-  const staticRoot = normalize(options.staticDir);
+  const staticRoot = resolve(options.staticDir); // no trailing separator
   const service = options.service;
   let port = 0;
   const allowedHosts = (): Set<string> => new Set([`127.0.0.1:${port}`, `localhost:${port}`]);
