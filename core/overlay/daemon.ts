@@ -19,6 +19,7 @@ import { fingerprintOf, keyId, loadOrCreateIdentity, type NodeIdentity } from '.
 import { OverlayNode, type PeerView } from './node.ts';
 import { pingPeer } from './ping.ts';
 import { RegistryClient, RegistryError } from './registry-client.ts';
+import { MAX_TRUSTED_TAGS } from './registry-protocol.ts';
 import { REGISTRY_KEEPALIVE_MS, type TunnelLimits } from './timers.ts';
 import { formatEndpoint, UdpBindError, UdpPacketConn, type Endpoint } from './transport.ts';
 import { peerContactFromRecord, TrustError, TrustService } from './trust.ts';
@@ -338,7 +339,7 @@ export class Daemon {
         static_public: this.identity.staticKey.publicKey.toString('base64'),
         static_sig: this.identity.staticSignature.toString('base64'),
         endpoints: this.node.conn.local.host === '0.0.0.0' || this.node.conn.local.host === '::' ? [] : [formatEndpoint(this.node.conn.local)],
-        trusted: this.trust.trustTags(),
+        trusted: this.trust.trustTags(MAX_TRUSTED_TAGS),
         public: this.#public,
       });
       const address = parseAddress(result.address);

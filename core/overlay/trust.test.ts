@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { formatAddress, PORT_ECHO, PORT_TRUST, type Address } from './address.ts';
 import { generateIdentity, keyId, type NodeIdentity } from './identity.ts';
 import { OverlayError, OverlayNode } from './node.ts';
-import type { LookupPurpose, PublicRecord } from './registry-protocol.ts';
+import { trustTag, type LookupPurpose, type PublicRecord } from './registry-protocol.ts';
 import { formatEndpoint, MemoryNetwork, type Endpoint } from './transport.ts';
 import { newNonce, signTrustMessage, type TrustMessageDraft } from './trust-messages.ts';
 import { TrustError, TrustService, type TrustEvent } from './trust.ts';
@@ -786,4 +786,28 @@ test('two peers sending requests with the same id cannot crash the receiver; the
   await fromC;
   assert.equal(b.trust.pending().incoming.length, 2);
   assert.ok(b.store.audit.verify().ok);
+});
+
+test('registry trust tags: all of them up to the limit, then the most recently seen peers first', async (t) => {
+  const swarm = new Swarm(t);
+  const a = swarm.add('soc-console');
+  const peers = ['p0', 'p1', 'p2', 'p3'].map((name, i) => ({
+    peerKey: Buffer.alloc(32, i + 1).toString('base64url'),
+    hostname: name,
+    address: '1:0001.0000.000' + String(i + 1),
+    fingerprint: 'AAAA',
+    staticPublic: '',
+    staticSig: '',
+    endpoints: [],
+    capsGranted: [],
+    capsReceived: [],
+    since: `2026-01-0${i + 1}T00:00:00.000Z`,
+    requestId: `r${i}`,
+  }));
+  for (const p of peers) a.store.putTrust(p);
+  a.store.updateTrustContact(peers[0]!.peerKey, [], '2026-06-01T00:00:00.000Z'); // p0 seen most recently
+  await a.restart();
+  const tag = (key: string) => trustTag(key);
+  assert.deepEqual(new Set(a.trust.trustTags()), new Set(peers.map((p) => tag(p.peerKey))));
+  assert.deepEqual(a.trust.trustTags(2), [tag(peers[0]!.peerKey), tag(peers[3]!.peerKey)]);
 });

@@ -205,8 +205,19 @@ export class TrustService {
   }
 
   /** Tags of trusted keys, for the registry's disclosure rule. */
-  trustTags(): string[] {
-    return [...this.#trusted.keys()].map(trustTag);
+  /**
+   * Tags of the peers that may see our endpoints at the registry. A registration carries at most
+   * `limit` of them (one UDP message); past that, the peers heard from most recently win, and
+   * the others reach us through the endpoints they kept from earlier sessions.
+   */
+  trustTags(limit = Number.POSITIVE_INFINITY): string[] {
+    if (this.#trusted.size <= limit) return [...this.#trusted.keys()].map(trustTag);
+    const recency = (t: TrustRecord): string => t.lastSeen ?? t.since;
+    return this.#store
+      .trusted()
+      .sort((a, b) => (recency(a) < recency(b) ? 1 : recency(a) > recency(b) ? -1 : 0))
+      .slice(0, limit)
+      .map((t) => trustTag(t.peerKey));
   }
 
   trusted(): TrustRecord[] {
