@@ -56,7 +56,14 @@ export const consoleVerb: Verb = {
     if (!v.web) {
       const electron = findElectronBinary(PACKAGE_ROOT);
       if ('path' in electron && existsSync(ELECTRON_MAIN)) {
-        const args = [ELECTRON_MAIN, '--state-dir', ctx.stateDir, ...(lab === 'always' ? ['--lab'] : lab === 'never' ? ['--no-lab'] : [])];
+        const args = [
+          ELECTRON_MAIN,
+          '--state-dir',
+          ctx.stateDir,
+          ...(lab === 'always' ? ['--lab'] : lab === 'never' ? ['--no-lab'] : []),
+          ...(typeof v.registry === 'string' ? ['--registry', v.registry] : []),
+          ...(typeof v.hostname === 'string' ? ['--hostname', v.hostname] : []),
+        ];
         const child = spawn(electron.path, args, { stdio: 'inherit' });
         return await new Promise<number>((done) => {
           child.once('error', (err) => {
