@@ -140,6 +140,7 @@ export interface HandshakeResultView {
 /** Every method: its params and its result. */
 export interface ConsoleMethods {
   snapshot: { params: Record<string, never>; result: ConsoleSnapshot };
+  /** Grants exactly `capabilities`; an empty list is basic trust (ping, echo) only. */
   approve: { params: { peer: string; capabilities: ConsoleCapability[] }; result: PeerRow };
   reject: { params: { peer: string; reason: string }; result: { rejected: string } };
   revoke: { params: { peer: string; reason: string }; result: { revoked: string } };
@@ -170,7 +171,9 @@ export interface ConsoleServerMessageEvent {
   event: ConsoleEvent;
 }
 
-/** What both transports (Electron preload, WebSocket client) give the renderer. */
+/** What both transports give the renderer. The Electron preload rejects with a plain
+ * ConsoleErrorBody (an Error would lose code and hint crossing the context bridge); the renderer
+ * wraps it in ConsoleCallError. */
 export interface ConsoleApi {
   call<M extends ConsoleMethod>(method: M, params: ConsoleMethods[M]['params']): Promise<ConsoleMethods[M]['result']>;
   /** Receives every pushed event; returns an unsubscribe function. */

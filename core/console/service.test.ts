@@ -113,9 +113,11 @@ test('revoke from the GUI cuts trust on both sides; bad targets fail with a hint
   const { startAgent, service } = await swarm(t);
   const events = recorder(service);
   const monitor = await startAgent('gcp-log-monitor');
-  await monitor.trust.requestTrust('soc-console', 'feed', {});
+  await monitor.trust.requestTrust('soc-console', 'feed', { want: ['events.publish'] });
   await events.next((e) => e.type === 'requests' && e.pending.length === 1, 'pending');
-  await service.handle({ method: 'approve', params: { peer: 'gcp-log-monitor', capabilities: [] } });
+  // Nothing checked in the dialog means basic trust only, not "whatever the peer asked for".
+  const row = await service.handle({ method: 'approve', params: { peer: 'gcp-log-monitor', capabilities: [] } });
+  assert.deepEqual((row as { capabilities: string[] }).capabilities, []);
   const consoleKey = service.snapshot().identity!.publicKey;
   for (let i = 0; i < 200 && !monitor.trust.isTrusted(consoleKey); i++) await new Promise((r) => setTimeout(r, 25));
   assert.deepEqual(await service.handle({ method: 'revoke', params: { peer: 'gcp-log-monitor', reason: 'rotated' } }), { revoked: 'gcp-log-monitor' });

@@ -522,7 +522,11 @@ export class Daemon {
           });
         },
       },
-      approve: { admin: true, handle: (p) => ({ trusted: this.trust.approve(str(p.peer, 'peer'), strList(p.caps)) }) },
+      approve: {
+        admin: true,
+        // No --cap on the command line: grant what the requester asked for.
+        handle: (p) => ({ trusted: this.trust.approve(str(p.peer, 'peer'), strList(p.caps).length > 0 ? strList(p.caps) : undefined) }),
+      },
       reject: { admin: true, handle: (p) => ({ rejected: this.trust.reject(str(p.peer, 'peer'), typeof p.reason === 'string' ? p.reason : '') }) },
       untrust: { admin: true, handle: (p) => ({ revoked: this.trust.untrust(str(p.peer, 'peer'), typeof p.reason === 'string' ? p.reason : '') }) },
       lookup: {

@@ -264,11 +264,13 @@ export class TrustService {
 
   // ---- local decisions (the admin, through the control socket or the console) ---------------
 
+  /** Approves a pending request. `caps` omitted: grant what the requester asked for; an empty
+   * list grants basic trust only (ping, echo) — the console's "nothing checked". */
   approve(who: string, caps?: readonly string[]): TrustRecord {
     const request = this.#findOne(this.#store.incoming(), who, 'pending requests', () =>
       new TrustError('trust_no_request', `no pending trust request from ${who}`, 'list them with: swarmctl pending'),
     );
-    const granted = caps && caps.length > 0 ? checkCaps(caps) : checkCaps(request.wantCaps);
+    const granted = caps !== undefined ? checkCaps(caps) : checkCaps(request.wantCaps);
     const now = new Date(this.#now()).toISOString();
     const record: Omit<TrustRecord, 'lastSeen'> = {
       ...request,

@@ -1,0 +1,134 @@
+/**
+ * Every peer this node knows, trusted or not. Built for a thousand rows: the table subscribes to
+ * the list of visible keys only, and each row to its own PeerRow, which the store keeps as the
+ * same object while it does not change — so an update re-renders just the rows it touched.
+ */
+import { memo, useCallback, useId, useState } from 'react';
+import { peerDisplayName, selectPeer, selectPeerCount, selectVisiblePeerKeys } from '../store/peers-store.ts';
+import { CapabilityList } from './CapabilityList.tsx';
+import { RevokeDialog } from './RevokeDialog.tsx';
+import { TimeStamp } from './TimeStamp.tsx';
+import { usePeers, usePeersShallow } from './store-hooks.ts';
+
+export function PeersSection() {
+  const [filter, setFilter] = useState('');
+  const [revokingKey, setRevokingKey] = useState<string | null>(null);
+  const total = usePeers(selectPeerCount);
+  // selectVisiblePeerKeys is rebuilt per render, and the shallow hook compares its result by items.
+  const visibleKeys = usePeersShallow(selectVisiblePeerKeys(filter));
+  const filterId = useId();
+  const closeRevoke = useCallback(() => setRevokingKey(null), []);
+
+  return (
+    <section aria-label="Peers" className="panel peers">
+      <header className="panel__header">
+        <h2 className="panel__title">Peers ({total})</h2>
+        {total > 0 ? (
+          <div className="filter">
+            <label htmlFor={filterId}>Filter peers</label>
+            <input
+              id={filterId}
+              className="input input--compact"
+              type="search"
+              value={filter}
+              onChange={(event) => setFilter(event.target.value)}
+              placeholder="hostname, address, fingerprint, trust"
+              autoComplete="off"
+              spellCheck={false}
+            />
+          </div>
+        ) : null}
+      </header>
+      {total === 0 ? (
+        <p className="empty">No peers yet. Approve a pending handshake or request trust from a peer.</p>
+      ) : (
+        <>
+          {filter.trim() !== '' ? (
+            <p className="filter-summary" role="status">
+              {visibleKeys.length} of {total} peers match “{filter.trim()}”
+            </p>
+          ) : null}
+          <div className="table-scroll">
+            <table aria-label="Peers" className="peer-table">
+              <thead>
+                <tr>
+                  <th scope="col">Hostname</th>
+                  <th scope="col">Address</th>
+                  <th scope="col">Trust</th>
+                  <th scope="col">Capabilities</th>
+                  <th scope="col">Status</th>
+                  <th scope="col" className="numeric">
+                    RTT
+                  </th>
+                  <th scope="col">
+                    <span className="visually-hidden">Actions</span>
+                  </th>
+                </tr>
+              </thead>
+              <tbody>
+                {visibleKeys.map((key) => (
+                  <PeerTableRow key={key} peerKey={key} onRevoke={setRevokingKey} />
+                ))}
+              </tbody>
+            </table>
+          </div>
+        </>
+      )}
+      {revokingKey ? <RevokeDialog peerKey={revokingKey} onClose={closeRevoke} /> : null}
+    </section>
+  );
+}
+
+interface PeerTableRowProps {
+  peerKey: string;
+  /** Stable (a state setter), so memo can skip rows whose peer did not change. */
+  onRevoke: (peerKey: string) => void;
+}
+
+const PeerTableRow = memo(function PeerTableRow({ peerKey, onRevoke }: PeerTableRowProps) {
+  const peer = usePeers(selectPeer(peerKey));
+  if (!peer) return null;
+  const hostname = peerDisplayName(peer);
+  return (
+    <tr data-peer-key={peer.key} className={`peer-row peer-row--${peer.trust}`}>
+      <th scope="row" className="hostname-cell">
+        {hostname}
+      </th>
+      <td>
+        <span className="mono">{peer.address || '—'}</span>
+        <span className="cell-detail mono fingerprint" title="fingerprint">
+          {peer.fingerprint}
+        </span>
+      </td>
+      {/* Only the trust state in this cell's text: it is what an analyst scans the column for. */}
+      <td title={peer.since ? `${peer.trust} since ${new Date(peer.since).toString()}` : undefined}>
+        <span className={`trust-badge trust-badge--${peer.trust}`}>{peer.trust}</span>
+      </td>
+      <td>
+        <div className="cap-pair">
+          <span className="cap-pair__label">granted</span>
+          <CapabilityList capabilities={peer.capabilities} />
+        </div>
+        <div className="cap-pair">
+          <span className="cap-pair__label">received</span>
+          <CapabilityList capabilities={peer.capabilitiesReceived} />
+        </div>
+      </td>
+      <td>
+        <span className={peer.online ? 'online-state online-state--online' : 'online-state online-state--offline'}>{peer.online ? 'online' : 'offline'}</span>
+        <span className="cell-detail">
+          last seen <TimeStamp iso={peer.lastSeen} missing="never" />
+        </span>
+
+      </td>
+      <td className="numeric mono">{peer.rttMs == null ? '—' : `${peer.rttMs.toFixed(peer.rttMs < 10 ? 1 : 0)} ms`}</td>
+      <td className="actions-cell">
+        {peer.trust === 'trusted' ? (
+          <button type="button" className="btn btn--small btn--danger-outline" aria-label={`Revoke ${hostname}`} onClick={() => onRevoke(peer.key)}>
+            Revoke
+          </button>
+        ) : null}
+      </td>
+    </tr>
+  );
+});

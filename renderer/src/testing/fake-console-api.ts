@@ -1,0 +1,46 @@
+/**
+ * A ConsoleApi for unit tests: it records calls, answers them with per-method handlers, and lets
+ * a test push events as the service would. It stands in for the transport, nothing else.
+ */
+import { ConsoleCallError, type ConsoleApi, type ConsoleEvent, type ConsoleMethod, type ConsoleMethods } from '../../../core/console/api.ts';
+
+export type FakeHandlers = { [M in ConsoleMethod]?: (params: ConsoleMethods[M]['params']) => Promise<ConsoleMethods[M]['result']> };
+
+export interface FakeConsoleApi {
+  api: ConsoleApi;
+  calls: Array<{ method: ConsoleMethod; params: unknown }>;
+  push(event: ConsoleEvent): void;
+  listenerCount(): number;
+}
+
+export function createFakeConsoleApi(handlers: FakeHandlers = {}): FakeConsoleApi {
+  const calls: FakeConsoleApi['calls'] = [];
+  const listeners = new Set<(event: ConsoleEvent) => void>();
+  const api: ConsoleApi = {
+    call(method, params) {
+      calls.push({ method, params });
+      const handler = handlers[method] as ((params: unknown) => Promise<unknown>) | undefined;
+      if (!handler) return Promise.reject(new ConsoleCallError({ code: 'not_faked', message: `the fake has no answer for ${method}`, hint: 'give the test a handler' }));
+      return handler(params) as never;
+    },
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => {
+        listeners.delete(listener);
+      };
+    },
+  };
+  return {
+    api,
+    calls,
+    push(event) {
+      for (const listener of [...listeners]) listener(event);
+    },
+    listenerCount: () => listeners.size,
+  };
+}
+
+/** Lets pending promise callbacks (store actions awaiting the fake) run. */
+export function settle(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
