@@ -120,3 +120,22 @@ test('every read verb speaks --json', async () => {
     assert.doesNotThrow(() => JSON.parse(r.stdout), `${verb.join(' ')} prints JSON`);
   }
 });
+
+test('console: bad arguments, a web port in use, a corrupt console.json', async () => {
+  const dir = join(swarm.root, 'console-errors');
+  assertOneLineError(await swarmctl(['--state-dir', dir, 'console', '--web', '--port', '99999']), 2, /--port "99999" is not a port number/);
+  assertOneLineError(await swarmctl(['--state-dir', dir, 'console', '--web', '--lab', '--no-lab']), 2, /contradict/);
+  const { createServer } = await import('node:net');
+  const busy = createServer();
+  await new Promise<void>((r) => busy.listen(0, '127.0.0.1', () => r()));
+  const port = (busy.address() as { port: number }).port;
+  try {
+    const r = await swarmctl(['--state-dir', dir, 'console', '--web', '--no-lab', '--port', String(port)]);
+    assertOneLineError(r, 1, new RegExp(`port ${port} on 127\\.0\\.0\\.1 is in use`));
+  } finally {
+    busy.close();
+  }
+  writeFileSync(join(dir, 'console.json'), '{"registry": ');
+  assertOneLineError(await swarmctl(['--state-dir', dir, 'console', '--web']), 1, /console\.json is not valid JSON/);
+  assert.equal(readFileSync(join(dir, 'console.json'), 'utf8'), '{"registry": ', 'left for the user to inspect');
+});
