@@ -203,3 +203,31 @@ test('a corrupt console.json is reported with the fix, not a stack trace', async
   });
   assert.ok(existsSync(join(stateDir, CONSOLE_CONFIG_FILE)), 'the file is left for the user to inspect');
 });
+
+test('a snapshot taken for another client does not swallow a change already on its way to this one', async (t) => {
+  const { service } = await swarm(t);
+  const events = recorder(service);
+  // A trusted peer that is never on the wire (no static key, so the node never dials it):
+  // nothing about its row changes except what the analyst does to it.
+  const key = Buffer.alloc(32, 7).toString('base64url');
+  service.daemon!.store.putTrust({
+    peerKey: key,
+    hostname: 'quiet-sensor',
+    address: '1:0001.0000.0777',
+    fingerprint: '0707-0707',
+    staticPublic: '',
+    staticSig: '',
+    endpoints: [],
+    capsGranted: [],
+    capsReceived: [],
+    since: new Date().toISOString(),
+    requestId: 'r-quiet',
+  });
+  await events.next((e) => e.type === 'peers' && e.upsert.some((p) => p.key === key && p.trust === 'trusted'), 'the trusted row');
+  // Revoke, and before the change is pushed (the push is queued), a second client connects and
+  // takes its snapshot: this client must still be told the row is gone.
+  const revoked = service.handle({ method: 'revoke', params: { peer: 'quiet-sensor', reason: 'decommissioned' } });
+  assert.equal(service.snapshot().peers.some((p) => p.key === key), false);
+  await revoked;
+  await events.next((e) => e.type === 'peers' && e.remove.includes(key), 'the removal pushed to the first client', 3000);
+});

@@ -153,7 +153,7 @@ export class ConsoleService {
   #status: ConsoleStatus = 'unconfigured';
   #statusMessage: string | null = null;
   /** What the clients were last told, to push only differences. */
-  #sentPeers = new Map<string, { row: PeerRow; json: string }>();
+  #sentPeers = new Map<string, string>(); // key → JSON of the row as last pushed
   #sentIdentity = '';
   #rtt = new Map<string, { ms: number | null; at: number }>();
   #refreshTimer: NodeJS.Timeout | null = null;
@@ -187,6 +187,7 @@ export class ConsoleService {
     if (!isValidHostname(config.hostname)) throw new ConsoleError('bad_argument', `"${config.hostname}" is not a valid hostname`, 'use lowercase letters, digits and dashes');
     const service = new ConsoleService(stateDir, config, options.log ?? (() => {}));
     await service.#startNode();
+    service.#markSent(service.snapshot());
     // Remember a first start's choice, so the next start behaves the same.
     if (stored === null || options.registry || options.hostname || labMode !== 'auto') writeConfig(stateDir, service.#config);
     service.#refreshTimer = setInterval(() => service.#refresh(), REFRESH_MS);
@@ -330,23 +331,32 @@ export class ConsoleService {
     return { pending: incoming.map(pendingView), outgoing: outgoing.map(outgoingView) };
   }
 
+  /** The whole state, for a client that (re)connects. A pure read: what was pushed to the
+   * clients already connected is tracked by the push path alone, so one client's snapshot never
+   * hides a change still on its way to another. */
   snapshot(): ConsoleSnapshot {
-    const peers = this.#peers();
-    this.#sentPeers = new Map(peers.map((row) => [row.key, { row, json: JSON.stringify(row) }]));
-    const identity = this.#identity();
-    this.#sentIdentity = JSON.stringify([identity, this.#status, this.#statusMessage, this.settings]);
-    return { status: this.#status, statusMessage: this.#statusMessage, identity, peers, ...this.#requests(), settings: this.settings };
+    return { status: this.#status, statusMessage: this.#statusMessage, identity: this.#identity(), peers: this.#peers(), ...this.#requests(), settings: this.settings };
   }
 
   // ---- pushes --------------------------------------------------------------------------------
 
-  /** Pushes identity and peer rows that changed since the last push or snapshot. */
+  #identityKey(identity: IdentityView | null): string {
+    return JSON.stringify([identity, this.#status, this.#statusMessage, this.settings]);
+  }
+
+  /** Records `snapshot` as what every connected client now has. */
+  #markSent(snapshot: ConsoleSnapshot): void {
+    this.#sentIdentity = this.#identityKey(snapshot.identity);
+    this.#sentPeers = new Map(snapshot.peers.map((row) => [row.key, JSON.stringify(row)]));
+  }
+
+  /** Pushes identity and peer rows that changed since the last push. */
   #refresh(): void {
     if (this.#closed || this.#events.listenerCount('event') === 0) return;
     const identity = this.#identity();
-    const identityJson = JSON.stringify([identity, this.#status, this.#statusMessage, this.settings]);
-    if (identityJson !== this.#sentIdentity) {
-      this.#sentIdentity = identityJson;
+    const identityKey = this.#identityKey(identity);
+    if (identityKey !== this.#sentIdentity) {
+      this.#sentIdentity = identityKey;
       this.#emit({ type: 'identity', identity, status: this.#status, statusMessage: this.#statusMessage, settings: this.settings });
     }
     const upsert: PeerRow[] = [];
@@ -354,8 +364,8 @@ export class ConsoleService {
     for (const row of this.#peers()) {
       seen.add(row.key);
       const json = JSON.stringify(row);
-      if (this.#sentPeers.get(row.key)?.json !== json) {
-        this.#sentPeers.set(row.key, { row, json });
+      if (this.#sentPeers.get(row.key) !== json) {
+        this.#sentPeers.set(row.key, json);
         upsert.push(row);
       }
     }
@@ -457,7 +467,9 @@ export class ConsoleService {
     await this.#stopNode();
     await this.#startNode();
     // The node and its peers changed as a whole: every client gets a fresh snapshot.
-    this.#emit({ type: 'snapshot', snapshot: this.snapshot() });
+    const snapshot = this.snapshot();
+    this.#markSent(snapshot);
+    this.#emit({ type: 'snapshot', snapshot });
     return this.settings;
   }
 
