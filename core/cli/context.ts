@@ -30,3 +30,16 @@ export async function callDaemon(
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
   });
 }
+
+/** Resolves on the first Ctrl-C or SIGTERM, so a long-running verb can shut down cleanly. */
+export function untilStopSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const stop = (signal: NodeJS.Signals): void => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve(signal);
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+}

@@ -113,33 +113,17 @@ function writeConfig(stateDir: string, config: ConsoleConfig): void {
   renameSync(`${path}.tmp`, path);
 }
 
+/** What every request view shows of the peer and the request, incoming or outgoing alike. */
+function requestFacts(r: IncomingRequest | OutgoingRequest) {
+  return { id: r.requestId, key: r.peerKey, hostname: r.hostname, address: r.address, fingerprint: r.fingerprint, justification: r.justification };
+}
+
 function pendingView(r: IncomingRequest): PendingRequestView {
-  return {
-    id: r.requestId,
-    key: r.peerKey,
-    hostname: r.hostname,
-    address: r.address,
-    fingerprint: r.fingerprint,
-    justification: r.justification,
-    wantCaps: r.wantCaps,
-    offerCaps: r.offerCaps,
-    receivedAt: r.receivedAt,
-  };
+  return { ...requestFacts(r), wantCaps: r.wantCaps, offerCaps: r.offerCaps, receivedAt: r.receivedAt };
 }
 
 function outgoingView(r: OutgoingRequest): OutgoingRequestView {
-  return {
-    id: r.requestId,
-    key: r.peerKey,
-    hostname: r.hostname,
-    address: r.address,
-    fingerprint: r.fingerprint,
-    justification: r.justification,
-    status: r.status,
-    reason: r.reason,
-    sentAt: r.sentAt,
-    decidedAt: r.decidedAt,
-  };
+  return { ...requestFacts(r), status: r.status, reason: r.reason, sentAt: r.sentAt, decidedAt: r.decidedAt };
 }
 
 export class ConsoleService {

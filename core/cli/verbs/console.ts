@@ -8,19 +8,12 @@ import { fileURLToPath } from 'node:url';
 import { ConsoleService } from '../../console/service.ts';
 import { startConsoleWebServer } from '../../console/web-server.ts';
 import { findElectronBinary } from '../../../electron/binary.ts';
-import type { Verb } from '../context.ts';
+import { untilStopSignal, type Verb } from '../context.ts';
 import { UsageError } from '../args.ts';
 
 const PACKAGE_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const RENDERER_DIR = fileURLToPath(new URL('../../../dist/renderer/', import.meta.url));
 const ELECTRON_MAIN = fileURLToPath(new URL('../../../dist/electron/main.cjs', import.meta.url));
-
-function waitForSignal(): Promise<string> {
-  return new Promise((done) => {
-    process.once('SIGINT', () => done('SIGINT'));
-    process.once('SIGTERM', () => done('SIGTERM'));
-  });
-}
 
 export const consoleVerb: Verb = {
   summary: 'open the SOC console (Electron, or --web for a browser on 127.0.0.1)',
@@ -103,7 +96,7 @@ export const consoleVerb: Verb = {
       p.out(`the CLI acts on the same node: swarmctl --state-dir ${ctx.stateDir} pending`);
       p.out('Ctrl-C stops the console.');
     }
-    await waitForSignal();
+    await untilStopSignal();
     await web.close();
     await service.close();
     return 0;

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { LAB_CONSOLE, startLab } from '../../agents/lab.ts';
 import { formatAddress } from '../../overlay/address.ts';
 import { formatEndpoint } from '../../overlay/transport.ts';
-import type { Verb } from '../context.ts';
+import { untilStopSignal, type Verb } from '../context.ts';
 
 export const lab: Verb = {
   summary: 'run a local lab swarm on loopback: a registry, the console node and two agents',
@@ -44,10 +44,7 @@ export const lab: Verb = {
       p.out('  npx swarmctl reject aws-firewall-executor "not today"');
       p.out('Ctrl-C stops the lab (state is kept; --fresh starts over).');
     }
-    await new Promise<void>((done) => {
-      process.once('SIGINT', done);
-      process.once('SIGTERM', done);
-    });
+    await untilStopSignal();
     await labSwarm.stop();
     return 0;
   },

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { formatEndpoint } from '../../overlay/transport.ts';
 import { startRegistry } from '../../overlay/registry-server.ts';
 import { intOption, UsageError } from '../args.ts';
-import type { Verb } from '../context.ts';
+import { untilStopSignal, type Verb } from '../context.ts';
 
 export const registryServe: Verb = {
   summary: 'run a registry (hostnames, keys, endpoints) until stopped',
@@ -31,10 +31,7 @@ export const registryServe: Verb = {
     // A long-running command prints its readiness as one JSON line, so scripts can read it at once.
     if (ctx.printer.json) ctx.printer.out(JSON.stringify(ready));
     else ctx.printer.out(`registry listening on udp ${ready.listen} (network ${network}, db ${dbPath}, fingerprint ${server.fingerprint})`);
-    await new Promise<void>((done) => {
-      process.once('SIGINT', done);
-      process.once('SIGTERM', done);
-    });
+    await untilStopSignal();
     await server.close();
     return 0;
   },
