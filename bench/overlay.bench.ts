@@ -5,6 +5,7 @@
  *   1. raw UDP        node:dgram, 1,200-byte payloads, counted at the receiver (the peer)
  *   2. overlay        OverlayNode.sendDatagram of the same payloads to port 1001 over real UDP
  *   3. AEAD           seal/open operations per second on 1,200-byte packets, one core:
+ *                     the native packet-path backend (native/aes_gcm.c, a key schedule kept per key) vs
  *                     node:crypto AES-256-GCM vs @noble/ciphers AES-256-GCM and ChaCha20-Poly1305
  *   4. handshake      fresh tunnel handshakes over loopback UDP, p50/p99, against a raw UDP
  *                     round trip of the same message sizes (the floor a handshake cannot beat)
@@ -29,6 +30,7 @@ import { fileURLToPath } from 'node:url';
 import { gcm } from '@noble/ciphers/aes.js';
 import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { PORT_DATA, type Address } from '../core/overlay/address.ts';
+import { AES_GCM_TAG_SIZE, aesGcmBackend, createOpener, createSealer } from '../core/overlay/aes-gcm.ts';
 import { aeadOpen, aeadSeal, randomBytes } from '../core/overlay/crypto.ts';
 import { generateIdentity, keyId, type NodeIdentity } from '../core/overlay/identity.ts';
 import { OverlayNode, type PeerContact } from '../core/overlay/node.ts';
@@ -356,6 +358,9 @@ function opsPerSecond(op: (i: number) => void): number {
 }
 
 interface AeadResult {
+  /** The packet path's native backend (native/aes_gcm.c), sealing into a preallocated frame; null if not built. */
+  nativeAesGcmSeal: number | null;
+  nativeAesGcmOpen: number | null;
   nodeAesGcmSeal: number;
   nodeAesGcmOpen: number;
   nobleAesGcmSeal: number;
@@ -382,7 +387,32 @@ function measureAead(): AeadResult {
   if (!nodeSealed.equals(Buffer.from(nobleGcmSealed))) throw new Error('node:crypto and @noble/ciphers AES-256-GCM disagree');
 
   let sink = 0;
+  let nativeAesGcmSeal: number | null = null;
+  let nativeAesGcmOpen: number | null = null;
+  if (aesGcmBackend().backend === 'openssl-native') {
+    const sealer = createSealer(key, 'openssl-native');
+    const opener = createOpener(key, 'openssl-native');
+    const frame = Buffer.alloc(aad.length + plaintext.length + AES_GCM_TAG_SIZE);
+    aad.copy(frame);
+    sealer.sealInto(frame, aad.length, fixedNonce, [plaintext]);
+    if (!frame.subarray(aad.length).equals(nodeSealed)) throw new Error('native and node:crypto AES-256-GCM disagree');
+    const sealedFrame = Buffer.from(frame);
+    const out = Buffer.alloc(plaintext.length);
+    // Same work per op as the transport: a fresh frame buffer per packet, then seal into it.
+    nativeAesGcmSeal = opsPerSecond((i) => {
+      const f = Buffer.allocUnsafe(frame.length);
+      aad.copy(f);
+      sealer.sealInto(f, aad.length, nextNonce(i), [plaintext]);
+      sink ^= f[20]!;
+    });
+    nativeAesGcmOpen = opsPerSecond(() => {
+      if (!opener.openInto(sealedFrame, aad.length, fixedNonce, out)) throw new Error('native open failed');
+      sink ^= out[0]!;
+    });
+  }
   const result: AeadResult = {
+    nativeAesGcmSeal,
+    nativeAesGcmOpen,
     nodeAesGcmSeal: opsPerSecond((i) => (sink ^= aeadSeal(key, nextNonce(i), plaintext, aad)[0]!)),
     nodeAesGcmOpen: opsPerSecond(() => (sink ^= aeadOpen(key, fixedNonce, nodeSealed, aad)![0]!)),
     nobleAesGcmSeal: opsPerSecond((i) => (sink ^= gcm(key, nextNonce(i), aad).encrypt(plaintext)[0]!)),
@@ -550,6 +580,7 @@ function buildRows(raw: ThroughputResult, overlay: ThroughputResult, roundRatios
       target: `≥ ${TARGET_OVERLAY_RATIO.toFixed(2)}× raw`,
       pass: mbRatio >= TARGET_OVERLAY_RATIO,
     },
+    ...nativeRows(aead),
     {
       metric: 'AES-256-GCM seal, node:crypto',
       value: aead.nodeAesGcmSeal,
@@ -613,6 +644,28 @@ function buildRows(raw: ThroughputResult, overlay: ThroughputResult, roundRatios
   ];
 }
 
+/** The native backend's rows, against node:crypto measured in the same run (absent if not built). */
+function nativeRows(aead: AeadResult): Row[] {
+  const rows: Row[] = [];
+  for (const [op, value, peer] of [
+    ['seal', aead.nativeAesGcmSeal, aead.nodeAesGcmSeal],
+    ['open', aead.nativeAesGcmOpen, aead.nodeAesGcmOpen],
+  ] as const) {
+    if (value === null) continue;
+    rows.push({
+      metric: `AES-256-GCM ${op}, native (packet path)`,
+      value,
+      peer,
+      peerName: 'node:crypto AES-GCM',
+      unit: 'op/s',
+      ratio: ratioOf(value, peer),
+      target: '> 1× (native only if faster)',
+      pass: value > peer,
+    });
+  }
+  return rows;
+}
+
 async function main(): Promise<void> {
   const args = new Set(process.argv.slice(2));
   const started = performance.now();
@@ -639,6 +692,7 @@ async function main(): Promise<void> {
       platform: `${process.platform}-${process.arch}`,
       cpu: cpus()[0]?.model ?? 'unknown',
       cores: cpus().length,
+      packetPathAead: aesGcmBackend(),
     },
     parameters: {
       payloadBytes: PAYLOAD_SIZE,
@@ -671,6 +725,8 @@ async function main(): Promise<void> {
     console.log(JSON.stringify(results, null, 2));
   } else {
     console.log(`\n## Overlay benchmark (${results.environment.cpu}, ${results.environment.cores} cores, Node ${process.version})\n`);
+    const backend = results.environment.packetPathAead;
+    console.log(`Packet path AES-GCM: ${backend.backend}${backend.reason ? ` (${backend.reason})` : ''}\n`);
     console.log(markdownTable(rows));
     console.log(
       `\nMedian runs, sender side: raw ${raw.sentPacketsPerSecond.toLocaleString('en-US')} pkt/s (loss ${(raw.loss * 100).toFixed(1)} %), ` +

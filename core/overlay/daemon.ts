@@ -12,6 +12,7 @@ import { lookup as dnsLookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { formatAddress, parseAddress, type Address } from './address.ts';
+import { aesGcmBackend } from './aes-gcm.ts';
 import { ADMIN_TOKEN_FILE, callControl, CONTROL_SOCKET, ControlError, ControlServer, loadOrCreateAdminToken, type ControlMethod } from './control.ts';
 import { SwarmError } from './errors.ts';
 import { HOSTNAME_RULE, isValidHostname } from './hostname.ts';
@@ -406,6 +407,7 @@ export class Daemon {
       pending_incoming: incoming,
       outbox: this.trust.outboxSize(),
       dropped_untrusted: this.node.stats.droppedUntrusted,
+      packet_cipher: aesGcmBackend(),
       stats: { node: { ...this.node.stats }, trust: { ...this.trust.stats } },
     };
   }

@@ -104,16 +104,17 @@ test('cross: a frame is AES-256-GCM (nonce 4 zero bytes || counter, the 13-byte 
   }
 });
 
-test('sealParts gives the same frame in pieces, and a frame sealed from pieces opens whole', () => {
-  const { initiator, responder } = pair();
+test('sealFrame seals pieces into one frame that opens as their concatenation, identical to sealing them joined', () => {
   const header = Buffer.from('34-byte overlay header stand-in..');
   const payload = Buffer.from('the payload, sealed without copying it next to the header');
-  const parts = initiator.sealParts([header, payload], T0);
-  assert.ok(parts);
-  assert.ok(parts.length >= 3);
-  assert.equal(parts[0]!.length, TRANSPORT_HEADER_SIZE);
-  assert.equal(parts.at(-1)!.length, AEAD_TAG_SIZE);
-  assert.deepEqual(openOk(responder, Buffer.concat(parts)).plaintext, Buffer.concat([header, payload]));
+  const a = pair();
+  const frame = a.initiator.sealFrame([header, payload], T0);
+  assert.ok(frame);
+  assert.equal(frame.length, TRANSPORT_HEADER_SIZE + header.length + payload.length + AEAD_TAG_SIZE);
+  assert.deepEqual(openOk(a.responder, frame).plaintext, Buffer.concat([header, payload]));
+  // A second key pair over the same keys starts at the same counter: sealing the joined bytes must give the same frame.
+  const twin = new TransportKeypair(a.keys.initiator, INITIATOR_INDEX, RESPONDER_INDEX, true, DEFAULT_TUNNEL_LIMITS, T0);
+  assert.deepEqual(sealOk(twin, Buffer.concat([header, payload])), frame);
 });
 
 test('the same plaintext never gives the same frame twice (the counter is the nonce)', () => {
@@ -184,7 +185,7 @@ test('after rejectAfterMessages frames, seal returns null and the keys are no lo
   assert.equal(initiator.sendCounter, 3);
   assert.equal(initiator.isUsable(T0), false);
   assert.equal(initiator.seal(Buffer.from('x'), T0), null);
-  assert.equal(initiator.sealParts([Buffer.from('x')], T0), null);
+  assert.equal(initiator.sealFrame([Buffer.from('x')], T0), null);
   assert.equal(initiator.sendCounter, 3, 'a refused seal does not consume a counter');
 });
 

@@ -9,7 +9,7 @@
  * The 13-byte frame header is the AEAD's associated data, so flipping any bit anywhere in the
  * frame makes it fail authentication.
  */
-import { createCipheriv, createDecipheriv } from 'node:crypto';
+import { createOpener, createSealer, type AesGcmOpener, type AesGcmSealer } from './aes-gcm.ts';
 import { AEAD_TAG_SIZE } from './crypto.ts';
 import { MSG_TRANSPORT, type TransportKeys } from './noise.ts';
 import { ReplayWindow } from './replay.ts';
@@ -27,18 +27,18 @@ export class TransportKeypair {
   readonly remoteIndex: number;
   readonly isInitiator: boolean;
   readonly createdAt: number;
-  readonly #sendKey: Buffer;
-  readonly #receiveKey: Buffer;
+  readonly #sealer: AesGcmSealer;
+  readonly #opener: AesGcmOpener;
   readonly #replay = new ReplayWindow();
-  // createCipheriv copies the IV, so one scratch nonce per direction is enough.
+  // Both AES-GCM backends copy the IV, so one scratch nonce per direction is enough.
   readonly #sendNonce = Buffer.alloc(12);
   readonly #receiveNonce = Buffer.alloc(12);
   #sendCounter = 0;
   #limits: TunnelLimits;
 
   constructor(keys: TransportKeys, localIndex: number, remoteIndex: number, isInitiator: boolean, limits: TunnelLimits, now: number) {
-    this.#sendKey = keys.sendKey;
-    this.#receiveKey = keys.receiveKey;
+    this.#sealer = createSealer(keys.sendKey);
+    this.#opener = createOpener(keys.receiveKey);
     this.localIndex = localIndex;
     this.remoteIndex = remoteIndex;
     this.isInitiator = isInitiator;
@@ -62,33 +62,28 @@ export class TransportKeypair {
 
   /** Encrypts an overlay packet into a transport frame, or null if the keys are spent. */
   seal(plaintext: Uint8Array, now: number): Buffer | null {
-    const parts = this.sealParts([plaintext], now);
-    return parts ? Buffer.concat(parts) : null;
+    return this.sealFrame([plaintext], now);
   }
 
   /**
-   * Encrypts a packet given as consecutive pieces (header, payload) and returns the frame as
-   * pieces too (frame header, ciphertext..., tag), for a scatter-gather send: on the packet path
-   * this saves copying every payload twice.
+   * Encrypts a packet given as consecutive pieces (header, payload) straight into one frame
+   * buffer: on the packet path this saves joining the payload to its header first.
    */
-  sealParts(plaintext: readonly Uint8Array[], now: number): Buffer[] | null {
+  sealFrame(plaintext: readonly Uint8Array[], now: number): Buffer | null {
     if (!this.isUsable(now)) return null;
+    let length = TRANSPORT_OVERHEAD;
+    for (const piece of plaintext) length += piece.length;
     const counter = this.#sendCounter++;
-    const header = Buffer.allocUnsafe(TRANSPORT_HEADER_SIZE);
-    header[0] = MSG_TRANSPORT;
-    header.writeUInt32BE(this.remoteIndex, 1);
-    header.writeUInt32BE(Math.floor(counter / 2 ** 32), 5);
-    header.writeUInt32BE(counter >>> 0, 9);
+    // Pooled allocation: every byte is written below (header, ciphertext, tag).
+    const frame = Buffer.allocUnsafe(length);
+    frame[0] = MSG_TRANSPORT;
+    frame.writeUInt32BE(this.remoteIndex, 1);
+    frame.writeUInt32BE(Math.floor(counter / 2 ** 32), 5);
+    frame.writeUInt32BE(counter >>> 0, 9);
     const nonce = this.#sendNonce;
-    header.copy(nonce, 4, 5, 13);
-    const cipher = createCipheriv('aes-256-gcm', this.#sendKey, nonce, { authTagLength: AEAD_TAG_SIZE });
-    cipher.setAAD(header);
-    const out: Buffer[] = [header];
-    for (const piece of plaintext) out.push(cipher.update(piece));
-    const tail = cipher.final();
-    if (tail.length > 0) out.push(tail);
-    out.push(cipher.getAuthTag());
-    return out;
+    frame.copy(nonce, 4, 5, 13);
+    this.#sealer.sealInto(frame, TRANSPORT_HEADER_SIZE, nonce, plaintext);
+    return frame;
   }
 
   /** Decrypts a transport frame addressed to this key pair. Never throws. */
@@ -101,17 +96,8 @@ export class TransportKeypair {
     if (!this.#replay.check(counter)) return { ok: false, reason: 'replay' };
     const nonce = this.#receiveNonce;
     frame.copy(nonce, 4, 5, 13);
-    let plaintext: Buffer;
-    try {
-      const decipher = createDecipheriv('aes-256-gcm', this.#receiveKey, nonce, { authTagLength: AEAD_TAG_SIZE });
-      decipher.setAAD(frame.subarray(0, TRANSPORT_HEADER_SIZE));
-      decipher.setAuthTag(frame.subarray(frame.length - AEAD_TAG_SIZE));
-      const head = decipher.update(frame.subarray(TRANSPORT_HEADER_SIZE, frame.length - AEAD_TAG_SIZE));
-      const tail = decipher.final();
-      plaintext = tail.length === 0 ? head : Buffer.concat([head, tail]);
-    } catch {
-      return { ok: false, reason: 'auth' };
-    }
+    const plaintext = Buffer.allocUnsafe(frame.length - TRANSPORT_OVERHEAD);
+    if (!this.#opener.openInto(frame, TRANSPORT_HEADER_SIZE, nonce, plaintext)) return { ok: false, reason: 'auth' };
     // Record the counter only once the frame proved authentic, so forgeries cannot burn counters.
     if (!this.#replay.accept(counter)) return { ok: false, reason: 'replay' };
     return { ok: true, plaintext, counter };

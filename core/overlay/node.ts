@@ -400,7 +400,7 @@ export class OverlayNode {
     const now = this.#now();
     const kp = peer.current;
     if (kp && peer.endpoint && kp.isUsable(now)) {
-      const frame = kp.sealParts(plaintext, now);
+      const frame = kp.sealFrame(plaintext, now);
       if (frame) {
         this.conn.send(frame, peer.endpoint);
         peer.lastSentAt = now;

@@ -25,6 +25,7 @@ interface Info {
   pending_incoming: number;
   outbox: number;
   dropped_untrusted: number;
+  packet_cipher?: { backend: string; reason: string | null };
   stats: { node: Record<string, number>; trust: Record<string, number> };
 }
 
@@ -48,6 +49,7 @@ function printInfo(ctx: Context, info: Info, headline: string | null): void {
     ['pending requests', String(info.pending_incoming)],
     ['dropped (untrusted)', String(info.dropped_untrusted)],
     ['undelivered trust msgs', String(info.outbox)],
+    ...(info.packet_cipher ? [['packet cipher', `AES-256-GCM, ${info.packet_cipher.backend}${info.packet_cipher.reason ? ` (native: ${info.packet_cipher.reason})` : ''}`] as [string, string]] : []),
     ['daemon', `pid ${info.pid}, up since ${when(info.started_at)}`],
     ['state dir', info.state_dir],
   ];
