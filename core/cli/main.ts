@@ -9,6 +9,7 @@ import { audit } from './verbs/audit.ts';
 import { consoleVerb } from './verbs/console.ts';
 import { daemonStart, daemonStatus, daemonStop, info } from './verbs/daemon.ts';
 import { lab } from './verbs/lab.ts';
+import { monitorRules, monitorScan } from './verbs/monitor.ts';
 import { lookup, peers, ping } from './verbs/network.ts';
 import { registryServe } from './verbs/registry.ts';
 import { approve, handshake, pending, reject, trust, untrust } from './verbs/trust.ts';
@@ -31,6 +32,8 @@ export const VERBS: Record<string, Verb> = {
   audit,
   lab,
   console: consoleVerb,
+  'monitor scan': monitorScan,
+  'monitor rules': monitorRules,
 };
 
 function overview(): string {

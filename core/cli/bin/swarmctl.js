@@ -17,5 +17,12 @@ process.emitWarning = function (warning, ...rest) {
   if (type === 'ExperimentalWarning' && /SQLite|Type Stripping/i.test(String(text))) return;
   return originalEmitWarning.call(process, warning, ...rest);
 };
+// `swarmctl monitor scan big.log --json | head`: the reader left; stop quietly, as Unix tools do.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err) => {
+    if (err && err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
+}
 const { main } = await import('../main.ts');
 process.exitCode = await main(process.argv.slice(2));

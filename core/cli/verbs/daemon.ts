@@ -1,11 +1,14 @@
 /** `swarmctl daemon start|stop|status` and `swarmctl info`. */
 import { spawn } from 'node:child_process';
 import { mkdirSync, openSync, closeSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { MonitorRole } from '../../agents/monitor/monitor-role.ts';
 import { Daemon, daemonPaths, DaemonError, runningDaemonPid, type DaemonOptions } from '../../overlay/daemon.ts';
-import { intOption } from '../args.ts';
+import { intOption, UsageError } from '../args.ts';
 import { callDaemon, type Context, type Verb } from '../context.ts';
 import { printJson, when } from '../output.ts';
+import { filtersFromOptions, rulesFromOption } from './monitor.ts';
 
 const BIN = fileURLToPath(new URL('../bin/swarmctl.js', import.meta.url));
 /** How long `daemon start` waits for the background daemon to come up and register. */
@@ -76,8 +79,26 @@ async function runForeground(ctx: Context): Promise<number> {
     process.stdout.write(`${new Date().toISOString()} ${line}\n`);
   };
   let daemon: Daemon;
+  let monitor: MonitorRole | null = null;
   try {
+    // Rules and filters are checked before the node starts: a typo must not leave a half-started agent.
+    const monitorSpecs = stringList(ctx.args.values.monitor);
+    const rules = monitorSpecs.length > 0 || typeof ctx.args.values.rules === 'string' ? await rulesFromOption(ctx.args.values.rules) : [];
+    const filters = filtersFromOptions(ctx.args.values.filter, ctx.args.values.mode);
+    if (monitorSpecs.length === 0 && (filters.length > 0 || typeof ctx.args.values.rules === 'string')) {
+      throw new UsageError('--rules and --filter configure the log monitor, which needs --monitor SOURCE', 'for example --monitor /var/log/auth.log');
+    }
+    const from = ctx.args.values['monitor-from'];
+    if (from !== undefined && from !== 'start' && from !== 'end') throw new UsageError(`--monitor-from must be start or end, got "${String(from)}"`, 'end (default) reads only new lines of a log without a saved position');
     daemon = await Daemon.start({ ...daemonOptions(ctx), log });
+    if (monitorSpecs.length > 0) {
+      try {
+        monitor = new MonitorRole({ daemon, specs: monitorSpecs, rules, filters, from: from ?? 'end', log });
+      } catch (err) {
+        await daemon.stop();
+        throw err;
+      }
+    }
   } catch (err) {
     if (viaIpc) {
       const e = err as { code?: string; message?: string; hint?: string };
@@ -87,7 +108,8 @@ async function runForeground(ctx: Context): Promise<number> {
     }
     throw err;
   }
-  const stop = () => void daemon.stop();
+  const stop = () => void (monitor ? monitor.close() : Promise.resolve()).finally(() => daemon.stop());
+  daemon.stopped.then(() => monitor?.close(), () => {});
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
   process.on('SIGHUP', () => {});
@@ -106,6 +128,9 @@ async function runBackground(ctx: Context): Promise<number> {
   if (existing) {
     throw new DaemonError('already_running', `a daemon is already running for ${ctx.stateDir} (pid ${existing})`, `stop it with: swarmctl --state-dir ${ctx.stateDir} daemon stop`);
   }
+  if (stringList(ctx.args.values.monitor).some((spec) => spec === 'stdin' || spec === '-')) {
+    throw new UsageError('--monitor stdin needs --foreground (a background daemon has no standard input)', 'for example: tail -F app.log | swarmctl daemon start --foreground --monitor stdin ...');
+  }
   mkdirSync(ctx.stateDir, { recursive: true, mode: 0o700 });
   const paths = daemonPaths(ctx.stateDir);
   const logFd = openSync(paths.log, 'a', 0o600);
@@ -115,6 +140,13 @@ async function runBackground(ctx: Context): Promise<number> {
     if (typeof value === 'string') forwarded.push(`--${name}`, value);
   }
   if (ctx.args.values.public) forwarded.push('--public');
+  for (const spec of stringList(ctx.args.values.monitor)) forwarded.push('--monitor', absoluteSpec(spec));
+  for (const filter of stringList(ctx.args.values.filter)) forwarded.push('--filter', resolve(filter));
+  if (typeof ctx.args.values.rules === 'string') forwarded.push('--rules', resolve(ctx.args.values.rules));
+  for (const name of ['mode', 'monitor-from']) {
+    const value = ctx.args.values[name];
+    if (typeof value === 'string') forwarded.push(`--${name}`, value);
+  }
   const child = spawn(process.execPath, [BIN, ...forwarded], {
     detached: true,
     stdio: ['ignore', logFd, logFd, 'ipc'],
@@ -145,6 +177,16 @@ async function runBackground(ctx: Context): Promise<number> {
 
 const GLOBAL_HINT = 'swarmctl [--state-dir DIR] ';
 
+function stringList(value: unknown): string[] {
+  return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
+}
+
+/** A file spec made absolute, so the background daemon reads the file the user meant. */
+function absoluteSpec(spec: string): string {
+  if (spec === 'stdin' || spec === '-' || spec === 'journald' || spec.startsWith('journald:')) return spec;
+  return resolve(spec.startsWith('file:') ? spec.slice('file:'.length) : spec);
+}
+
 export const daemonStart: Verb = {
   summary: 'start this node\'s daemon (in the background unless --foreground)',
   spec: {
@@ -157,10 +199,17 @@ export const daemonStart: Verb = {
       foreground: { type: 'boolean' },
       keepalive: { type: 'string' },
       'ready-ipc': { type: 'boolean' },
+      monitor: { type: 'string', multiple: true },
+      rules: { type: 'string' },
+      filter: { type: 'string', multiple: true },
+      mode: { type: 'string' },
+      'monitor-from': { type: 'string' },
     },
     positionals: [],
     required: 0,
-    usage: `${GLOBAL_HINT}daemon start --hostname NAME --registry HOST:PORT [--listen IP:PORT] [--public] [--foreground]`,
+    usage:
+      `${GLOBAL_HINT}daemon start --hostname NAME --registry HOST:PORT [--listen IP:PORT] [--public] [--foreground]\n` +
+      '  log monitor: [--monitor FILE|journald:UNIT|stdin ...] [--rules rules.yaml] [--filter fail2ban-filter.conf ...] [--mode MODE] [--monitor-from end|start]',
   },
   run(ctx) {
     if (ctx.args.values.foreground) return runForeground(ctx);
