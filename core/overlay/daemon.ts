@@ -164,6 +164,7 @@ export class Daemon {
   #keepaliveTimer: NodeJS.Timeout | null = null;
   #stopping: Promise<void> | null = null;
   readonly #stopped: Promise<void>;
+  #stopHooks: Array<() => Promise<void> | void> = [];
   #resolveStopped!: () => void;
 
   private constructor(parts: {
@@ -318,8 +319,10 @@ export class Daemon {
       store.setValue('registry', registryText);
       store.setValue('listen', listenText);
       store.setValue('public', String(daemon.#public));
-      trust.events.on('change', (event: { kind: string }) => {
+      trust.events.on('change', (event: { kind: string; peerKey?: string }) => {
         daemon.#log(`trust: ${JSON.stringify(event, (k, v) => (k === 'staticPublic' || k === 'staticSig' ? undefined : v))}`);
+        // Revocation is effective at once: the gate is already closed, and open streams end now.
+        if (event.kind === 'revoked' && event.peerKey) node.closeStreams(event.peerKey, 'trust was revoked');
         // The registry discloses our endpoints only to peers we trust: tell it who they are now.
         if (event.kind === 'trusted' || event.kind === 'revoked') void daemon.#register().catch(() => {});
       });
@@ -572,10 +575,26 @@ export class Daemon {
     return this.#stopped;
   }
 
+  /**
+   * Runs `hook` when the daemon stops, before the node closes: agent roles (monitor, executor)
+   * stop reading and publishing while their streams can still end cleanly. Hooks run in reverse
+   * order of registration; one that fails is logged and the others still run.
+   */
+  onStop(hook: () => Promise<void> | void): void {
+    this.#stopHooks.push(hook);
+  }
+
   async stop(): Promise<void> {
     if (this.#stopping) return this.#stopping;
     this.#stopping = (async () => {
       this.#log('daemon stopping');
+      for (const hook of this.#stopHooks.reverse()) {
+        try {
+          await hook();
+        } catch (err) {
+          this.#log(`stop hook failed: ${(err as Error).message}`);
+        }
+      }
       if (this.#keepaliveTimer) clearTimeout(this.#keepaliveTimer);
       await Promise.race([this.registry.unregister().catch(() => {}), new Promise((r) => setTimeout(r, 500))]);
       this.trust.close();

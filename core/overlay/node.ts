@@ -41,9 +41,12 @@ import {
   type InitiatorState,
   type StaticIdentity,
 } from './noise.ts';
+import type { StreamLimits } from './stream-limits.ts';
+import { StreamError, type OverlayStream } from './stream.ts';
+import { StreamTable, type StreamListener, type StreamTableStats } from './stream-table.ts';
 import { DEFAULT_TUNNEL_LIMITS, type TunnelLimits } from './timers.ts';
 import { endpointsEqual, formatEndpoint, type Endpoint, type PacketConn } from './transport.ts';
-import { decodePacket, encodeHeader, PROTO_DATAGRAM, type Packet } from './wire.ts';
+import { decodePacket, encodeHeader, PROTO_DATAGRAM, PROTO_STREAM, type Packet } from './wire.ts';
 
 /** Largest datagram payload that keeps a frame inside a 1,500-byte Ethernet MTU over IPv6. */
 export const MAX_DATAGRAM_PAYLOAD = 1380;
@@ -108,7 +111,7 @@ export interface DatagramContext {
 
 export type DatagramHandler = (payload: Buffer, context: DatagramContext) => void;
 
-export interface NodeStats {
+export interface NodeStats extends StreamTableStats {
   junk: number;
   handshakesCompleted: number;
   handshakesRateLimited: number;
@@ -123,6 +126,7 @@ export interface NodeStats {
   datagramsIn: number;
   datagramsOut: number;
   queueDropped: number;
+  streamSegmentsOut: number;
 }
 
 interface HandshakeInFlight {
@@ -182,6 +186,8 @@ export interface OverlayNodeOptions {
   /** Asked for a fresh contact when a peer cannot be reached at the endpoints we know. */
   resolvePeer?: (peerKeyId: string) => Promise<PeerContact | null>;
   now?: () => number;
+  /** Stream buffers and timers; the defaults suit production (tests shrink the timers). */
+  streamLimits?: Partial<StreamLimits>;
 }
 
 export class OverlayNode {
@@ -202,6 +208,13 @@ export class OverlayNode {
     datagramsIn: 0,
     datagramsOut: 0,
     queueDropped: 0,
+    streamSegmentsOut: 0,
+    streamsOpened: 0,
+    streamsAccepted: 0,
+    streamSegmentsIn: 0,
+    streamsRefused: 0,
+    streamResetsSent: 0,
+    streamsDroppedUntrusted: 0,
   };
   /** Emits 'session' (PeerView), 'unreachable' (PeerView), 'dropped-untrusted' (PeerView, port). */
   readonly events = new EventEmitter();
@@ -216,6 +229,7 @@ export class OverlayNode {
   #indices = new Map<number, IndexEntry>();
   #datagramHandlers = new Map<number, DatagramHandler>();
   #underlayHandlers = new Map<number, UnderlayHandler>();
+  #streams: StreamTable;
   #clock = new TimestampClock();
   #handshakeRate = new TokenBuckets(HANDSHAKE_BURST_PER_SOURCE, HANDSHAKE_RATE_PER_SOURCE);
   #tick: NodeJS.Timeout;
@@ -230,6 +244,17 @@ export class OverlayNode {
     this.#limits = { ...DEFAULT_TUNNEL_LIMITS, ...options.limits };
     this.#now = options.now ?? Date.now;
     this.#resolvePeer = options.resolvePeer;
+    this.#streams = new StreamTable({
+      link: {
+        now: () => this.#now(),
+        isTrusted: (peerKeyId) => this.#trust.isTrusted(peerKeyId),
+        send: (peerKeyId, srcPort, dstPort, flags, seq, ack, window, payload) =>
+          this.#sendStreamSegment(peerKeyId, srcPort, dstPort, flags, seq, ack, window, payload),
+      },
+      ...(options.streamLimits ? { limits: options.streamLimits } : {}),
+      maxPacketPayload: MAX_DATAGRAM_PAYLOAD,
+      stats: this.stats,
+    });
     this.conn.onPacket((data, from) => this.#receive(data, from));
     this.#tick = setInterval(() => this.#onTick(), TICK_MS);
     this.#tick.unref();
@@ -292,6 +317,48 @@ export class OverlayNode {
 
   sendUnderlay(data: Uint8Array, to: Endpoint): void {
     if (!this.#closed) this.conn.send(data, to);
+  }
+
+  // ---- streams (protocol 0x01) ---------------------------------------------------------------
+
+  /**
+   * Accepts reliable streams on a port (a separate port space from datagrams). Only trusted
+   * peers get through; `onConnection` runs once a stream's handshake completes.
+   */
+  listenStream(port: number, onConnection: StreamListener): void {
+    this.#streams.listen(port, onConnection);
+  }
+
+  /** Stops accepting streams on a port; streams already open are not touched. */
+  unlistenStream(port: number): void {
+    this.#streams.unlisten(port);
+  }
+
+  /**
+   * Opens a reliable stream to a trusted peer's port, bringing the tunnel up first if needed.
+   * Rejects with an OverlayError (unknown peer, not trusted, unreachable) or a StreamError
+   * (refused: nothing listens there; timeout).
+   */
+  async connectStream(peerKeyId: string, port: number): Promise<OverlayStream> {
+    const peer = this.#peers.get(peerKeyId);
+    if (!peer) throw new OverlayError('unknown_peer', 'no contact known for this peer');
+    if (!this.#trust.isTrusted(peerKeyId)) {
+      throw new OverlayError('not_trusted', `${peer.hostname ?? 'peer'} is not trusted: complete a trust handshake first`);
+    }
+    await this.ensureSession(peerKeyId);
+    return this.#streams.connect(peer, port);
+  }
+
+  /**
+   * Closes every stream of a peer at once, without a word to it: call it when trust is revoked.
+   * (Segments of an untrusted peer are refused anyway, and its streams close on the next one or
+   * within a second; this makes it immediate.) Returns how many streams were closed.
+   */
+  closeStreams(peerKeyId: string, reason = 'trust was revoked'): number {
+    if (this.#streams.countOf(peerKeyId) === 0) return 0; // the common case on the drop path: no error to build
+    const peer = this.#peers.get(peerKeyId);
+    const name = peer?.hostname ?? peerKeyId.slice(0, 12);
+    return this.#streams.closePeer(peerKeyId, new StreamError('not_trusted', `streams to ${name} closed: ${reason}`));
   }
 
   // ---- peers -------------------------------------------------------------------------------
@@ -425,6 +492,25 @@ export class OverlayNode {
     const waiters = peer.waiters;
     peer.waiters = [];
     for (const w of waiters) w.resolve();
+  }
+
+  /** The stream table's way out: one segment, encrypted like everything else. */
+  #sendStreamSegment(peerKeyId: string, srcPort: number, dstPort: number, flags: number, seq: number, ack: number, window: number, payload: Uint8Array): void {
+    const peer = this.#peers.get(peerKeyId);
+    if (!peer?.address || this.#closed) return;
+    const header = encodeHeader({
+      flags,
+      protocol: PROTO_STREAM,
+      src: { network: this.#address.network, node: this.#address.node, port: srcPort },
+      dst: { network: peer.address.network, node: peer.address.node, port: dstPort },
+      seq,
+      ack,
+      window,
+      payload,
+    });
+    if (!header.ok) return; // the stream code only builds valid headers; nothing a peer sends can get here
+    this.stats.streamSegmentsOut++;
+    this.#sendPlaintext(peer, [header.value, payload]);
   }
 
   #reply(ctx: DatagramContext, payload: Buffer): void {
@@ -700,6 +786,12 @@ export class OverlayNode {
       this.stats.droppedUntrusted++;
       peer.droppedUntrusted++;
       this.events.emit('dropped-untrusted', peer, packet.dst.port);
+      // A stream segment from a peer that lost our trust: its streams end now, not at the next tick.
+      if (packet.protocol === PROTO_STREAM) this.closeStreams(peer.keyId);
+      return;
+    }
+    if (packet.protocol === PROTO_STREAM) {
+      this.#streams.receive(peer, packet);
       return;
     }
     if (packet.protocol !== PROTO_DATAGRAM) {
@@ -745,6 +837,8 @@ export class OverlayNode {
 
   #onTick(): void {
     const now = this.#now();
+    // Trust can be revoked without a packet to notice it on: close such streams within a tick.
+    this.#streams.enforceTrust((peerKeyId) => this.#peers.get(peerKeyId) ?? null);
     for (const peer of this.#peers.values()) {
       for (const slot of ['current', 'previous', 'next'] as const) {
         const kp = peer[slot];
@@ -763,6 +857,7 @@ export class OverlayNode {
 
   async close(): Promise<void> {
     if (this.#closed) return;
+    this.#streams.close(); // resets reach the peers before the socket closes
     this.#closed = true;
     clearInterval(this.#tick);
     for (const peer of this.#peers.values()) this.#failHandshake(peer, new OverlayError('closed', 'node is shutting down'));
