@@ -3,7 +3,7 @@
  * SQLite files, and the console node's real control socket (the path the CLI takes).
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
@@ -11,8 +11,10 @@ import { callControl } from '../overlay/control.ts';
 import { Daemon, daemonPaths, readAdminToken } from '../overlay/daemon.ts';
 import { startRegistry } from '../overlay/registry-server.ts';
 import { formatEndpoint } from '../overlay/transport.ts';
-import type { ConsoleEvent } from './api.ts';
-import { CONSOLE_CONFIG_FILE, ConsoleService } from './service.ts';
+import { WebSocket } from 'ws';
+import { EMPTY_FEED_FILTER, FEED_PUSH_INTERVAL_MS, FEED_PUSH_MAX_ITEMS, type ConsoleEvent, type FeedItemDetail, type FeedPage } from './api.ts';
+import { CONSOLE_CONFIG_FILE, ConsoleService, FEED_DB_FILE } from './service.ts';
+import { startConsoleWebServer, WS_PATH, WS_PROTOCOL } from './web-server.ts';
 
 function tempDir(t: TestContext, prefix: string): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
@@ -230,4 +232,198 @@ test('a snapshot taken for another client does not swallow a change already on i
   assert.equal(service.snapshot().peers.some((p) => p.key === key), false);
   await revoked;
   await events.next((e) => e.type === 'peers' && e.remove.includes(key), 'the removal pushed to the first client', 3000);
+});
+
+// ---- the anomaly feed ------------------------------------------------------------------------
+
+type FeedEvent = Extract<ConsoleEvent, { type: 'feed' }>;
+const MONITOR_AGENT = { key: 'bW9uaXRvci1rZXk', hostname: 'gcp-log-monitor' };
+const FEED_T0 = Date.now() - 3_600_000;
+
+function feedAnomaly(id: string, overrides: Record<string, unknown> = {}) {
+  return {
+    id,
+    rule: 'sshd-brute-force',
+    detector: 'leaky-bucket',
+    sourceIp: '203.0.113.7',
+    count: 1,
+    firstSeen: FEED_T0,
+    lastSeen: FEED_T0,
+    severity: 'high',
+    mitre: 'T1110.001',
+    summary: `failed logins (${id})`,
+    users: ['root', 'admin', 'oracle', 'pi', 'ubuntu', 'test', 'git'],
+    usersTotal: 7,
+    evidence: [
+      { line: 1041, text: 'sshd[811]: Failed password for root from 203.0.113.7 port 52144 ssh2', source: '/var/log/auth.log' },
+      { line: 1042, text: 'sshd[811]: Failed password for admin from 203.0.113.7 port 52146 ssh2', source: '/var/log/auth.log' },
+    ],
+    ...overrides,
+  };
+}
+
+/** The console with no registry (the feed needs none), its web server, and a client on its WebSocket. */
+async function feedConsole(t: TestContext, stateDir?: string) {
+  const root = tempDir(t, 'swarm-console-feed-');
+  const service = await ConsoleService.start({ stateDir: stateDir ?? join(root, 'console'), lab: 'never' });
+  t.after(() => service.close());
+  const staticDir = join(root, 'ui');
+  mkdirSync(staticDir);
+  writeFileSync(join(staticDir, 'index.html'), '<!doctype html><title>console</title>');
+  const web = await startConsoleWebServer({ service, staticDir });
+  t.after(() => web.close());
+  const ws = new WebSocket(`ws://127.0.0.1:${web.port}${WS_PATH}`, [WS_PROTOCOL, `token.${web.token}`]);
+  t.after(() => ws.close());
+  const pushes: Array<{ at: number; event: FeedEvent }> = [];
+  const waiters: Array<() => void> = [];
+  await new Promise<void>((resolve, reject) => {
+    ws.once('error', reject);
+    ws.once('message', () => resolve()); // the snapshot comes first
+  });
+  ws.on('message', (data) => {
+    const frame = JSON.parse(data.toString()) as { event?: ConsoleEvent };
+    if (frame.event?.type !== 'feed') return;
+    pushes.push({ at: Date.now(), event: frame.event });
+    for (const wake of waiters.splice(0)) wake();
+  });
+  /** Resolves once the pushes received so far satisfy `done`. */
+  const until = (done: () => boolean, what: string, timeoutMs = 10_000): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), timeoutMs);
+      const check = () => {
+        if (done()) {
+          clearTimeout(timer);
+          resolve();
+        } else waiters.push(check);
+      };
+      check();
+    });
+  return { service, pushes, until };
+}
+
+test('anomalies at 5,000/s reach a WebSocket client in at most ~10 pushes a second, each item once per push in its latest version', async (t) => {
+  const { service, pushes, until } = await feedConsole(t);
+  const IDS = 50;
+  const TOTAL = 10_000;
+  const finalCount = new Map<string, number>();
+  let sent = 0;
+  // 50 anomalies every 10 ms for two seconds over 50 ids: a detector merging repeats updates each id ~200 times.
+  await new Promise<void>((resolve) => {
+    const timer = setInterval(() => {
+      const batch = [];
+      for (let k = 0; k < 50 && sent < TOTAL; k++, sent++) {
+        const id = `spray-${sent % IDS}`;
+        const count = Math.floor(sent / IDS) + 1;
+        finalCount.set(id, count);
+        batch.push(feedAnomaly(id, { count, lastSeen: FEED_T0 + sent }));
+      }
+      const result = service.ingestAnomalies(MONITOR_AGENT, batch);
+      assert.equal(result.stored, batch.length);
+      if (sent >= TOTAL) {
+        clearInterval(timer);
+        resolve();
+      }
+    }, 10);
+  });
+  const lastPushed = new Map<string, number>();
+  const applyPushes = () => {
+    for (const { event } of pushes) for (const row of [...event.added, ...event.updated]) lastPushed.set(row.id, row.count);
+  };
+  await until(() => {
+    applyPushes();
+    return [...finalCount].every(([id, count]) => lastPushed.get(id) === count);
+  }, 'the last version of every anomaly');
+
+  const span = pushes.at(-1)!.at - pushes[0]!.at;
+  assert.ok(pushes.length <= Math.ceil(span / FEED_PUSH_INTERVAL_MS) + 3, `${pushes.length} pushes in ${span} ms`);
+  for (const [i, { at }] of pushes.entries()) {
+    const inOneSecond = pushes.slice(i).filter((p) => p.at - at < 1000).length;
+    assert.ok(inOneSecond <= 11, `${inOneSecond} pushes within one second`);
+  }
+  let rows = 0;
+  for (const { event } of pushes) {
+    const seqs = [...event.added, ...event.updated].map((r) => r.seq);
+    assert.equal(new Set(seqs).size, seqs.length, 'an item appears once per push');
+    assert.equal(event.missed, 0);
+    rows += seqs.length;
+  }
+  assert.ok(pushes.every(({ event }) => event.added.length + event.updated.length <= IDS), 'no push carries more rows than there are items');
+  assert.ok(rows < TOTAL / 4, `coalescing: ${rows} rows pushed for ${TOTAL} anomalies`);
+  const added = pushes.flatMap((p) => p.event.added.map((r) => r.id));
+  assert.equal(added.length, IDS, 'each item is announced as added exactly once');
+  assert.equal(new Set(added).size, IDS);
+  assert.equal(pushes.at(-1)!.event.total, IDS);
+  const row = pushes[0]!.event.added[0]!;
+  assert.equal(row.agentHostname, 'gcp-log-monitor');
+  assert.deepEqual(row.users, ['root', 'admin', 'oracle', 'pi', 'ubuntu'], 'rows carry the first five users');
+  assert.equal(row.usersTotal, 7);
+  assert.equal('evidence' in row, false, 'rows carry no evidence');
+});
+
+test('a burst bigger than one push sends the newest items and says how many it left out', async (t) => {
+  const { service, pushes, until } = await feedConsole(t);
+  const burst = Array.from({ length: FEED_PUSH_MAX_ITEMS + 250 }, (_, i) => feedAnomaly(`burst-${i}`, { lastSeen: FEED_T0 + i }));
+  assert.equal(service.ingestAnomalies(MONITOR_AGENT, burst).stored, burst.length);
+  await until(() => pushes.length > 0, 'a feed push');
+  const [push] = pushes;
+  assert.equal(push!.event.added.length, FEED_PUSH_MAX_ITEMS);
+  assert.equal(push!.event.missed, 250);
+  assert.equal(push!.event.added[0]!.id, `burst-${burst.length - 1}`, 'newest first');
+  assert.equal(push!.event.total, burst.length);
+});
+
+test('the feed through the console API: pages, filters, counts, facets and details; it survives a restart', async (t) => {
+  const root = tempDir(t, 'swarm-console-feed-api-');
+  const stateDir = join(root, 'console');
+  const first = await ConsoleService.start({ stateDir, lab: 'never' });
+  const ingest = first.ingestAnomalies(MONITOR_AGENT, [
+    ...Array.from({ length: 30 }, (_, i) => feedAnomaly(`a${i}`, { lastSeen: FEED_T0 + i * 1000, firstSeen: FEED_T0 + i * 1000, severity: i % 3 ? 'medium' : 'critical' })),
+    { id: 'broken' },
+  ]);
+  assert.deepEqual([ingest.stored, ingest.dropped], [30, 1]);
+  assert.match(ingest.problems[0] ?? '', /rule/);
+  await first.close();
+  assert.ok(existsSync(join(stateDir, FEED_DB_FILE)));
+
+  const service = await ConsoleService.start({ stateDir, lab: 'never' });
+  t.after(() => service.close());
+  const page1 = (await service.handle({ method: 'feedPage', params: { filter: EMPTY_FEED_FILTER, cursor: null, limit: 20 } })) as FeedPage;
+  assert.equal(page1.total, 30);
+  assert.equal(page1.items.length, 20);
+  assert.equal(page1.items[0]?.id, 'a29', 'newest first');
+  const page2 = (await service.handle({ method: 'feedPage', params: { filter: EMPTY_FEED_FILTER, cursor: page1.nextCursor, limit: 20 } })) as FeedPage;
+  assert.deepEqual(page2.items.map((r) => r.id), Array.from({ length: 10 }, (_, i) => `a${9 - i}`));
+  assert.equal(page2.nextCursor, null);
+  const critical = (await service.handle({ method: 'feedPage', params: { filter: { ...EMPTY_FEED_FILTER, severity: 'critical' }, cursor: null, limit: 500 } })) as FeedPage;
+  assert.equal(critical.items.length, 10);
+
+  const counts = (await service.handle({ method: 'feedCounts', params: { from: FEED_T0, to: FEED_T0 + 60_000 * 2, filter: EMPTY_FEED_FILTER } })) as { from: number; counts: number[] };
+  assert.equal(counts.from % 60_000, 0, 'buckets start on a whole minute');
+  assert.equal(counts.counts.reduce((a, b) => a + b, 0), 30);
+
+  assert.deepEqual(await service.handle({ method: 'feedFacets', params: {} }), { total: 30, rules: ['sshd-brute-force'], agents: [MONITOR_AGENT] });
+  const detail = (await service.handle({ method: 'feedItem', params: { seq: page1.items[0]!.seq } })) as FeedItemDetail;
+  assert.deepEqual(detail.evidence.map((e) => e.line), [1041, 1042]);
+  assert.equal(detail.users.length, 7, 'the detail has every stored user');
+  await assert.rejects(service.handle({ method: 'feedItem', params: { seq: 99_999 } }), (err: Error & { code?: string; hint?: string }) => err.code === 'not_found' && /retention/.test(err.hint ?? ''));
+});
+
+test('a damaged feed database leaves the console running; feed calls say what is wrong and how to fix it', async (t) => {
+  const root = tempDir(t, 'swarm-console-feed-bad-');
+  const stateDir = join(root, 'console');
+  mkdirSync(stateDir, { recursive: true });
+  writeFileSync(join(stateDir, FEED_DB_FILE), 'this is not a database, it is a shopping list');
+  const service = await ConsoleService.start({ stateDir, lab: 'never' });
+  t.after(() => service.close());
+  assert.equal(service.snapshot().status, 'unconfigured', 'trust management is unaffected');
+  await assert.rejects(service.handle({ method: 'feedFacets', params: {} }), (err: Error & { code?: string; hint?: string }) => {
+    assert.equal(err.code, 'feed_unavailable');
+    assert.match(err.message, /feed\.db/);
+    assert.match(err.hint ?? '', /move the file aside/);
+    return true;
+  });
+  const result = service.ingestAnomalies(MONITOR_AGENT, [feedAnomaly('x')]);
+  assert.deepEqual([result.stored, result.dropped], [0, 1]);
+  assert.match(result.problems[0] ?? '', /feed is unavailable/);
+  assert.equal(readFileSync(join(stateDir, FEED_DB_FILE), 'utf8'), 'this is not a database, it is a shopping list', 'the file is left as it was');
 });

@@ -6,7 +6,9 @@
  *
  * Push model: trust changes (from the GUI, from the CLI through the control socket, or from
  * peers) are pushed at once; liveness (sessions, last seen, RTT, registry connection) is
- * refreshed every second and only rows that changed are sent.
+ * refreshed every second and only rows that changed are sent. Anomalies from monitors
+ * (ingestAnomalies) are stored in the feed database at once and pushed in batches, at most one
+ * `feed` event per FEED_PUSH_INTERVAL_MS, each item once per batch in its latest version.
  */
 import { EventEmitter } from 'node:events';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -22,7 +24,22 @@ import { pingPeer } from '../overlay/ping.ts';
 import type { RegistryServer } from '../overlay/registry-server.ts';
 import { formatEndpoint } from '../overlay/transport.ts';
 import type { TrustEvent } from '../overlay/trust.ts';
+import { AnomalyStore, type AnomalyFilter, type StoredAnomalyRow } from '../store/anomaly-store.ts';
 import type { IncomingRequest, OutgoingRequest } from '../store/node-store.ts';
+import { FeedSubscriptions } from './feed-subscriptions.ts';
+import {
+  compareFeedRows,
+  decodeFeedCursor,
+  encodeFeedCursor,
+  FEED_COUNTS_BUCKET_MS,
+  FEED_PUSH_INTERVAL_MS,
+  FEED_PUSH_MAX_ITEMS,
+  FEED_ROW_USERS,
+  parseFeedAnomalies,
+  type FeedAgent,
+  type FeedFilter,
+  type FeedItemRow,
+} from './api.ts';
 import type {
   ConsoleCall,
   ConsoleErrorBody,
@@ -39,6 +56,8 @@ import type {
 } from './api.ts';
 
 export const CONSOLE_CONFIG_FILE = 'console.json';
+/** The anomaly feed's own database in the state directory (see core/store/anomaly-store.ts for why not swarm.db). */
+export const FEED_DB_FILE = 'feed.db';
 /** How often liveness (sessions, last seen, registry) is re-read and changes pushed. */
 const REFRESH_MS = 1000;
 /** RTT probes: every trusted peer with a live session, at most this many per round. */
@@ -57,6 +76,19 @@ export interface ConsoleServiceOptions {
   registry?: string;
   hostname?: string;
   log?: (line: string) => void;
+  /** Feed items kept (newest by lastSeen); default DEFAULT_FEED_RETENTION (1,000,000). */
+  feedRetention?: number;
+}
+
+/** What ingestAnomalies did with a batch, for the subscriber's log. */
+export interface FeedIngestResult {
+  /** Items created or changed. */
+  stored: number;
+  /** Valid anomalies that changed nothing (a repeat or an older version of a stored one). */
+  unchanged: number;
+  /** Anomalies refused by validation, or the whole batch when the feed cannot store it. */
+  dropped: number;
+  problems: string[];
 }
 
 interface ConsoleConfig {
@@ -126,6 +158,23 @@ function outgoingView(r: OutgoingRequest): OutgoingRequestView {
   return { ...requestFacts(r), status: r.status, reason: r.reason, sentAt: r.sentAt, decidedAt: r.decidedAt };
 }
 
+/** A stored item as lists show it: a few users only (the detail pane has them all). */
+function feedRow(row: StoredAnomalyRow): FeedItemRow {
+  return { ...row, users: row.users.slice(0, FEED_ROW_USERS) };
+}
+
+function storeFilter(filter: FeedFilter): AnomalyFilter {
+  return {
+    rule: filter.rule,
+    severity: filter.severity,
+    severityAtLeast: filter.severityMatch === 'atLeast',
+    sourceIp: filter.sourceIp,
+    sourceIpPrefix: filter.sourceIpMatch === 'prefix',
+    agentKey: filter.agent,
+    text: filter.text,
+  };
+}
+
 export class ConsoleService {
   readonly stateDir: string;
   readonly #events = new EventEmitter();
@@ -134,6 +183,7 @@ export class ConsoleService {
   #daemon: Daemon | null = null;
   #labRegistry: RegistryServer | null = null;
   #labAgents: Daemon[] = [];
+  #feedSubscriptions: FeedSubscriptions | null = null;
   #status: ConsoleStatus = 'unconfigured';
   #statusMessage: string | null = null;
   /** What the clients were last told, to push only differences. */
@@ -147,6 +197,13 @@ export class ConsoleService {
   #notificationSeq = 0;
   #closed = false;
   #unsubscribeTrust: (() => void) | null = null;
+  #feed: AnomalyStore | null = null;
+  /** Why the feed database could not be opened; feed calls fail with it, everything else works. */
+  #feedError: ConsoleErrorBody | null = null;
+  /** Items changed since the last feed push, by seq: only the latest version of each is sent. */
+  #feedPending = new Map<number, { row: FeedItemRow; added: boolean }>();
+  #feedTimer: NodeJS.Timeout | null = null;
+  #feedLastPushAt = 0;
 
   private constructor(stateDir: string, config: ConsoleConfig, log: (line: string) => void) {
     this.stateDir = stateDir;
@@ -170,6 +227,7 @@ export class ConsoleService {
     };
     if (!isValidHostname(config.hostname)) throw new ConsoleError('bad_argument', `"${config.hostname}" is not a valid hostname`, 'use lowercase letters, digits and dashes');
     const service = new ConsoleService(stateDir, config, options.log ?? (() => {}));
+    service.#openFeed(options.feedRetention);
     await service.#startNode();
     service.#markSent(service.snapshot());
     // Remember a first start's choice, so the next start behaves the same.
@@ -216,8 +274,22 @@ export class ConsoleService {
         requireRegistration: false,
         log: (l) => this.#log(l),
       });
-      const onTrust = (event: TrustEvent) => this.#onTrustEvent(event);
       const daemon = this.#daemon;
+      // Every trusted monitor that granted us events.subscribe streams its anomalies into the feed.
+      const subscriptions = new FeedSubscriptions({
+        daemon,
+        ingest: (agent, anomalies) => {
+          const result = this.ingestAnomalies(agent, anomalies);
+          if (result.problems.length > 0) this.#log(`feed from ${agent.hostname}: ${result.problems.slice(0, 3).join('; ')}`);
+        },
+        log: (l) => this.#log(l),
+      });
+      this.#feedSubscriptions = subscriptions;
+      subscriptions.sync();
+      const onTrust = (event: TrustEvent) => {
+        this.#onTrustEvent(event);
+        subscriptions.sync();
+      };
       daemon.trust.events.on('change', onTrust);
       this.#unsubscribeTrust = () => daemon.trust.events.off('change', onTrust);
       this.#status = 'running';
@@ -239,9 +311,22 @@ export class ConsoleService {
     }
   }
 
+  #openFeed(retention: number | undefined): void {
+    const path = join(this.stateDir, FEED_DB_FILE);
+    try {
+      this.#feed = AnomalyStore.open(path, retention === undefined ? {} : { retention });
+    } catch (err) {
+      // A damaged feed must not take trust management down with it: the feed says why, the rest runs.
+      this.#feedError = errorBody(err);
+      this.#log(`anomaly feed unavailable: ${this.#feedError.message} — ${this.#feedError.hint}`);
+    }
+  }
+
   async #stopNode(): Promise<void> {
     this.#unsubscribeTrust?.();
     this.#unsubscribeTrust = null;
+    this.#feedSubscriptions?.close();
+    this.#feedSubscriptions = null;
     for (const agent of this.#labAgents.reverse()) await agent.stop();
     this.#labAgents = [];
     await this.#daemon?.stop();
@@ -405,6 +490,74 @@ export class ConsoleService {
     );
   }
 
+  // ---- the anomaly feed ----------------------------------------------------------------------
+
+  /**
+   * Stores a batch of anomalies from one monitor and queues them for the next feed push. Called
+   * by the event-stream subscriber with what arrived over the overlay: everything is validated
+   * (parseFeedAnomalies), and nothing here throws — bad input is dropped or clipped and reported
+   * in the result. Pass batches as they arrive: each call is one SQLite transaction.
+   */
+  ingestAnomalies(agent: FeedAgent, anomalies: unknown): FeedIngestResult {
+    const parsed = parseFeedAnomalies(agent, anomalies, Date.now());
+    const feed = this.#feed;
+    if (this.#closed || feed === null || parsed.agent === null) {
+      const why = this.#closed ? 'the console is shutting down' : feed === null ? `the feed is unavailable: ${this.#feedError?.message ?? 'not open'}` : null;
+      return { stored: 0, unchanged: 0, dropped: parsed.dropped + parsed.accepted.length, problems: why ? [why, ...parsed.problems] : parsed.problems };
+    }
+    let outcomes;
+    try {
+      outcomes = feed.upsertBatch(parsed.agent, parsed.accepted);
+    } catch (err) {
+      // Disk full, database locked for longer than the busy timeout: the batch is lost, the console is not.
+      const body = errorBody(err);
+      this.#log(`anomaly feed: a batch of ${parsed.accepted.length} from ${parsed.agent.hostname || parsed.agent.key} was not stored: ${body.message}`);
+      return { stored: 0, unchanged: 0, dropped: parsed.dropped + parsed.accepted.length, problems: [`not stored: ${body.message}`, ...parsed.problems] };
+    }
+    // With nobody listening there is nothing to push; a client that connects reads pages.
+    if (outcomes.length > 0 && this.#events.listenerCount('event') > 0) {
+      for (const { row, created } of outcomes) {
+        const earlier = this.#feedPending.get(row.seq);
+        this.#feedPending.set(row.seq, { row: feedRow(row), added: created || (earlier?.added ?? false) });
+      }
+      this.#scheduleFeedPush();
+    }
+    return { stored: outcomes.length, unchanged: parsed.accepted.length - outcomes.length, dropped: parsed.dropped, problems: parsed.problems };
+  }
+
+  /** At most one feed push per FEED_PUSH_INTERVAL_MS; the first change after a quiet spell goes out on the next tick. */
+  #scheduleFeedPush(): void {
+    if (this.#feedTimer !== null) return;
+    const wait = Math.max(0, this.#feedLastPushAt + FEED_PUSH_INTERVAL_MS - Date.now());
+    this.#feedTimer = setTimeout(() => {
+      this.#feedTimer = null;
+      this.#pushFeed();
+    }, wait);
+  }
+
+  #pushFeed(): void {
+    if (this.#closed || this.#feedPending.size === 0) return;
+    const changed = [...this.#feedPending.values()].sort((a, b) => compareFeedRows(a.row, b.row));
+    this.#feedPending.clear();
+    const sent = changed.slice(0, FEED_PUSH_MAX_ITEMS);
+    const added: FeedItemRow[] = [];
+    const updated: FeedItemRow[] = [];
+    for (const entry of sent) (entry.added ? added : updated).push(entry.row);
+    this.#feedLastPushAt = Date.now();
+    this.#emit({ type: 'feed', added, updated, missed: changed.length - sent.length, total: this.#feed?.total ?? 0 });
+  }
+
+  #requireFeed(): AnomalyStore {
+    if (this.#feed === null) {
+      throw new ConsoleError(
+        'feed_unavailable',
+        `the anomaly feed is unavailable: ${this.#feedError?.message ?? 'its database is not open'}`,
+        this.#feedError?.hint ?? `check ${join(this.stateDir, FEED_DB_FILE)} and restart the console`,
+      );
+    }
+    return this.#feed;
+  }
+
   // ---- commands ------------------------------------------------------------------------------
 
   #requireDaemon(): Daemon {
@@ -441,6 +594,25 @@ export class ConsoleService {
       }
       case 'saveSettings':
         return this.#saveSettings(call.params.registry, call.params.hostname);
+      case 'feedPage': {
+        const feed = this.#requireFeed();
+        const { filter, cursor, limit } = call.params;
+        const page = feed.page({ ...storeFilter(filter), after: cursor === null ? null : decodeFeedCursor(cursor), limit });
+        return { items: page.rows.map(feedRow), nextCursor: page.next ? encodeFeedCursor(page.next) : null, total: feed.total };
+      }
+      case 'feedCounts': {
+        const from = call.params.from - (call.params.from % FEED_COUNTS_BUCKET_MS);
+        return { from, bucketMs: FEED_COUNTS_BUCKET_MS, counts: this.#requireFeed().countsPerBucket(from, call.params.to, FEED_COUNTS_BUCKET_MS, storeFilter(call.params.filter)) };
+      }
+      case 'feedFacets': {
+        const feed = this.#requireFeed();
+        return { total: feed.total, ...feed.facets() };
+      }
+      case 'feedItem': {
+        const item = this.#requireFeed().get(call.params.seq);
+        if (!item) throw new ConsoleError('not_found', `feed item ${call.params.seq} is not stored`, 'it may have been removed by the retention limit; reload the feed');
+        return item;
+      }
     }
   }
 
@@ -462,7 +634,11 @@ export class ConsoleService {
     this.#closed = true;
     if (this.#refreshTimer) clearInterval(this.#refreshTimer);
     if (this.#probeTimer) clearInterval(this.#probeTimer);
+    if (this.#feedTimer) clearTimeout(this.#feedTimer);
+    this.#feedPending.clear();
     await this.#stopNode();
+    this.#feed?.close();
+    this.#feed = null;
     this.#events.removeAllListeners();
   }
 }

@@ -1,5 +1,6 @@
 import { useState } from 'react';
 import { ConnectionBanner } from './ConnectionBanner.tsx';
+import { FeedView } from './FeedView.tsx';
 import { Header, type ConsoleView } from './Header.tsx';
 import { LoadingView } from './LoadingView.tsx';
 import { MAIN_CONTENT_ID } from './ModalDialog.tsx';
@@ -38,6 +39,8 @@ export function App() {
           <LoadingView />
         ) : view === 'settings' ? (
           <SettingsView focusHeading={settingsFromShortcut} />
+        ) : view === 'feed' ? (
+          <FeedView />
         ) : (
           <>
             <h1 className="visually-hidden">Console</h1>

@@ -1,7 +1,7 @@
 import type { ConnectionState } from '../transport/connection.ts';
 import { useIdentity } from './store-hooks.ts';
 
-export type ConsoleView = 'console' | 'settings';
+export type ConsoleView = 'console' | 'feed' | 'settings';
 
 function connectionLabel(connection: ConnectionState): string {
   switch (connection.phase) {
@@ -28,6 +28,9 @@ export function Header({ view, onNavigate }: { view: ConsoleView; onNavigate: (v
       <nav aria-label="Views" className="views-nav">
         <button type="button" className="nav-button" aria-current={view === 'console' ? 'page' : undefined} onClick={() => onNavigate('console')}>
           Console
+        </button>
+        <button type="button" className="nav-button" aria-current={view === 'feed' ? 'page' : undefined} onClick={() => onNavigate('feed')}>
+          Feed
         </button>
         <button type="button" className="nav-button" aria-current={view === 'settings' ? 'page' : undefined} onClick={() => onNavigate('settings')}>
           Settings

@@ -6,6 +6,7 @@ import { createContext, useContext } from 'react';
 import { useStore } from 'zustand';
 import { useShallow } from 'zustand/react/shallow';
 import type { ConsoleStores } from '../store/console-stores.ts';
+import type { FeedState } from '../store/feed-store.ts';
 import type { HandshakesState } from '../store/handshakes-store.ts';
 import type { IdentityState } from '../store/identity-store.ts';
 import type { NotificationsState } from '../store/notifications-store.ts';
@@ -38,6 +39,10 @@ export function useHandshakes<T>(selector: (state: HandshakesState) => T): T {
 
 export function useNotifications<T>(selector: (state: NotificationsState) => T): T {
   return useStore(useConsoleStores().notifications, selector);
+}
+
+export function useFeed<T>(selector: (state: FeedState) => T): T {
+  return useStore(useConsoleStores().feed, selector);
 }
 
 /** The first-load retry; a stable function. */

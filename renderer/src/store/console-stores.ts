@@ -6,6 +6,7 @@
 import type { ConsoleApi, ConsoleEvent, ConsoleSnapshot } from '../../../core/console/api.ts';
 import { alwaysOpenConnection, type ConnectionSource } from '../transport/connection.ts';
 import { toCallErrorView } from './call-outcome.ts';
+import { createFeedStore, type FeedStore } from './feed-store.ts';
 import { createHandshakesStore, type HandshakesStore } from './handshakes-store.ts';
 import { createIdentityStore, type IdentityStore } from './identity-store.ts';
 import { createNotificationsStore, pendingRequestNotification, type NotificationsStoreOptions, type NotificationsStore } from './notifications-store.ts';
@@ -16,6 +17,8 @@ export interface ConsoleStores {
   peers: PeersStore;
   handshakes: HandshakesStore;
   notifications: NotificationsStore;
+  /** The anomaly feed: loaded when the Feed view first opens, live from then on. */
+  feed: FeedStore;
   /** Applies one pushed event (exposed for tests; `start` feeds it from the API). */
   applyEvent(event: ConsoleEvent): void;
   /** Subscribes to events and the connection, and loads the first snapshot; returns a stop function. */
@@ -37,6 +40,7 @@ export function createConsoleStores(api: ConsoleApi, options: ConsoleStoresOptio
   const peers = createPeersStore(api);
   const notifications = createNotificationsStore(options);
   const handshakes = createHandshakesStore(api, { onPeerApproved: (row) => peers.getState().applyChanges([row], []) });
+  const feed = createFeedStore(api, { now: () => now().getTime() });
 
   let requestsLoaded = false;
 
@@ -61,6 +65,8 @@ export function createConsoleStores(api: ConsoleApi, options: ConsoleStoresOptio
     switch (event.type) {
       case 'snapshot':
         applySnapshot(event.snapshot);
+        // Every connection starts with a snapshot: after a reconnect, feed pushes may have been lost.
+        feed.getState().connectionRestored();
         break;
       case 'identity':
         identity.getState().applyIdentity(event);
@@ -73,6 +79,9 @@ export function createConsoleStores(api: ConsoleApi, options: ConsoleStoresOptio
         break;
       case 'notification':
         notifications.getState().notify(event.notification);
+        break;
+      case 'feed':
+        feed.getState().applyPush(event);
         break;
       default:
         // A newer service may push event types this page does not know yet: ignore them.
@@ -102,5 +111,5 @@ export function createConsoleStores(api: ConsoleApi, options: ConsoleStoresOptio
     };
   }
 
-  return { identity, peers, handshakes, notifications, applyEvent, start, reload };
+  return { identity, peers, handshakes, notifications, feed, applyEvent, start, reload };
 }

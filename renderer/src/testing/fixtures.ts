@@ -1,5 +1,5 @@
 /** Console data for unit tests, shaped like what the service sends. */
-import type { ConsoleSnapshot, IdentityView, OutgoingRequestView, PeerRow, PendingRequestView } from '../../../core/console/api.ts';
+import type { ConsoleSnapshot, FeedItemRow, IdentityView, OutgoingRequestView, PeerRow, PendingRequestView } from '../../../core/console/api.ts';
 
 export function peerRow(hostname: string, overrides: Partial<PeerRow> = {}): PeerRow {
   return {
@@ -69,6 +69,30 @@ export function snapshot(overrides: Partial<ConsoleSnapshot> = {}): ConsoleSnaps
     pending: [],
     outgoing: [],
     settings: { registry: '127.0.0.1:9000', hostname: 'soc-console', lab: true },
+    ...overrides,
+  };
+}
+
+export function feedRow(seq: number, overrides: Partial<FeedItemRow> = {}): FeedItemRow {
+  return {
+    seq,
+    agentKey: 'key-edge',
+    agentHostname: 'gcp-log-monitor',
+    id: `anomaly-${seq}`,
+    rule: 'sshd-brute-force',
+    detector: 'leaky-bucket',
+    sourceIp: '203.0.113.7',
+    count: 5,
+    firstSeen: Date.UTC(2025, 10, 25, 10, 0, 0),
+    lastSeen: Date.UTC(2025, 10, 25, 10, 0, 30),
+    severity: 'high',
+    mitre: 'T1110.001',
+    summary: `5 failed SSH logins (${seq})`,
+    users: ['root'],
+    usersTotal: 1,
+    evidenceCount: 1,
+    receivedAt: Date.UTC(2025, 10, 25, 10, 0, 31),
+    updatedAt: Date.UTC(2025, 10, 25, 10, 0, 31),
     ...overrides,
   };
 }
