@@ -10,8 +10,14 @@ import { join } from 'node:path';
 import { Daemon } from '../overlay/daemon.ts';
 import { startRegistry, type RegistryServer } from '../overlay/registry-server.ts';
 import { formatEndpoint } from '../overlay/transport.ts';
+import { builtInRules } from './monitor/detect/rules.ts';
+import { startSshdReplay } from './monitor/lab-replay.ts';
+import { MonitorRole } from './monitor/monitor-role.ts';
 
 export const LAB_CONSOLE = 'local-threat-orchestrator';
+/** The lab monitor's log, under its state directory; the replay appends to it. */
+export const LAB_AUTH_LOG = 'auth.log';
+
 export const LAB_AGENTS = [
   {
     hostname: 'gcp-log-monitor',
@@ -64,6 +70,7 @@ export async function startLabAgents(options: { root: string; registry: string; 
         log: (l) => log(`${agent.hostname}: ${l}`),
       });
       agents.push(daemon);
+      if (agent.hostname === 'gcp-log-monitor') attachLabMonitor(daemon, join(options.root, agent.hostname, LAB_AUTH_LOG), log);
       const alreadyAsked =
         daemon.trust.isTrusted(options.consoleKey) || daemon.trust.pending().outgoing.some((r) => r.peerKey === options.consoleKey && r.status !== 'approved');
       if (!alreadyAsked) {
@@ -75,6 +82,19 @@ export async function startLabAgents(options: { root: string; registry: string; 
     for (const d of agents.reverse()) await d.stop();
     throw err;
   }
+}
+
+/**
+ * The lab monitor role: follows its auth.log (from the start, resuming at its saved offset after
+ * a restart) with the built-in rules, while the replay appends a realistic sshd log to it.
+ */
+function attachLabMonitor(daemon: Daemon, authLog: string, log: (line: string) => void): void {
+  const replay = startSshdReplay({ path: authLog });
+  const role = new MonitorRole({ daemon, specs: [authLog], rules: builtInRules(), from: 'start', log: (l) => log(`gcp-log-monitor: ${l}`) });
+  daemon.onStop(async () => {
+    replay.stop();
+    await role.close();
+  });
 }
 
 export async function startLab(options: LabOptions): Promise<Lab> {

@@ -21,11 +21,9 @@ import type { DetectionRule } from './detect/rules.ts';
 import type { SecurityEvent } from './event.ts';
 import type { Fail2banFilter } from './fail2ban/load-filter.ts';
 import { parserFor } from './scan.ts';
-import { openFileSource } from './source/file-source.ts';
-import { openJournaldSource } from './source/journald-source.ts';
 import { SourceError, type LogSource, type SourceWarning } from './source/log-source.ts';
 import { OffsetStore } from './source/offset-store.ts';
-import { openStdinSource } from './source/stdin-source.ts';
+import { openLogSource, parseSourceSpec } from './source/source-spec.ts';
 
 export const ANOMALY_TOPIC = 'anomalies';
 export const EVENTS_DB = 'events.db';
@@ -60,14 +58,12 @@ export interface MonitorStats {
   readonly subscribers: number;
 }
 
-function openSource(spec: string, offsets: OffsetStore, from: 'start' | 'end'): LogSource {
-  if (spec === 'stdin' || spec === '-') return openStdinSource();
-  if (spec.startsWith('journald:') || spec === 'journald') {
-    return openJournaldSource({ match: spec === 'journald' ? '' : spec.slice('journald:'.length), offsets, from: 'end' });
-  }
-  const path = spec.startsWith('file:') ? spec.slice('file:'.length) : spec;
-  if (path === '') throw new SourceError('bad_source_spec', `empty file path in --monitor "${spec}"`, 'give a log file, journald:UNIT or stdin');
-  return openFileSource(resolve(path), { follow: true, offsets, from });
+/** Opens a --monitor source; a bad spec is a SourceError (message + hint). Journald starts at the end without a cursor. */
+function openSource(text: string, offsets: OffsetStore, from: 'start' | 'end'): LogSource {
+  const spec = parseSourceSpec(text);
+  if (spec instanceof SourceError) throw spec;
+  const resolved = spec.kind === 'file' ? { kind: 'file' as const, path: resolve(spec.path) } : spec;
+  return openLogSource(resolved, { follow: true, offsets, from: spec.kind === 'journald' ? 'end' : from });
 }
 
 export class MonitorRole {

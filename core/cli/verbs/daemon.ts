@@ -4,6 +4,8 @@ import { mkdirSync, openSync, closeSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MonitorRole } from '../../agents/monitor/monitor-role.ts';
+import { SourceError } from '../../agents/monitor/source/log-source.ts';
+import { parseSourceSpec } from '../../agents/monitor/source/source-spec.ts';
 import { Daemon, daemonPaths, DaemonError, runningDaemonPid, type DaemonOptions } from '../../overlay/daemon.ts';
 import { intOption, UsageError } from '../args.ts';
 import { callDaemon, type Context, type Verb } from '../context.ts';
@@ -79,7 +81,6 @@ async function runForeground(ctx: Context): Promise<number> {
     process.stdout.write(`${new Date().toISOString()} ${line}\n`);
   };
   let daemon: Daemon;
-  let monitor: MonitorRole | null = null;
   try {
     // Rules and filters are checked before the node starts: a typo must not leave a half-started agent.
     const monitorSpecs = stringList(ctx.args.values.monitor);
@@ -93,7 +94,8 @@ async function runForeground(ctx: Context): Promise<number> {
     daemon = await Daemon.start({ ...daemonOptions(ctx), log });
     if (monitorSpecs.length > 0) {
       try {
-        monitor = new MonitorRole({ daemon, specs: monitorSpecs, rules, filters, from: from ?? 'end', log });
+        const role = new MonitorRole({ daemon, specs: monitorSpecs, rules, filters, from: from ?? 'end', log });
+        daemon.onStop(() => role.close());
       } catch (err) {
         await daemon.stop();
         throw err;
@@ -108,8 +110,7 @@ async function runForeground(ctx: Context): Promise<number> {
     }
     throw err;
   }
-  const stop = () => void (monitor ? monitor.close() : Promise.resolve()).finally(() => daemon.stop());
-  daemon.stopped.then(() => monitor?.close(), () => {});
+  const stop = () => void daemon.stop();
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
   process.on('SIGHUP', () => {});
@@ -181,10 +182,11 @@ function stringList(value: unknown): string[] {
   return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
 }
 
-/** A file spec made absolute, so the background daemon reads the file the user meant. */
-function absoluteSpec(spec: string): string {
-  if (spec === 'stdin' || spec === '-' || spec === 'journald' || spec.startsWith('journald:')) return spec;
-  return resolve(spec.startsWith('file:') ? spec.slice('file:'.length) : spec);
+/** A --monitor spec checked, and a file path made absolute so the background daemon reads the file the user meant. */
+function absoluteSpec(text: string): string {
+  const spec = parseSourceSpec(text);
+  if (spec instanceof SourceError) throw new UsageError(spec.message, spec.hint);
+  return spec.kind === 'file' ? `file:${resolve(spec.path)}` : text;
 }
 
 export const daemonStart: Verb = {
