@@ -22,7 +22,6 @@
  * Results are always written to bench/results/overlay.json.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { createSocket, type Socket } from 'node:dgram';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -32,12 +31,12 @@ import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { PORT_DATA, type Address } from '../core/overlay/address.ts';
 import { AES_GCM_TAG_SIZE, aesGcmBackend, createOpener, createSealer } from '../core/overlay/aes-gcm.ts';
 import { aeadOpen, aeadSeal, randomBytes } from '../core/overlay/crypto.ts';
-import { generateIdentity, keyId, type NodeIdentity } from '../core/overlay/identity.ts';
-import { OverlayNode, type PeerContact } from '../core/overlay/node.ts';
+import { generateIdentity, keyId } from '../core/overlay/identity.ts';
+import { OverlayNode } from '../core/overlay/node.ts';
 import { INITIATION_SIZE, RESPONSE_SIZE } from '../core/overlay/noise.ts';
 import { UdpPacketConn } from '../core/overlay/transport.ts';
+import { bindUdp, fromWireContact, LOOPBACK, nextMessage, ratioOf, round, toWireContact, type WireContact } from './loopback-harness.ts';
 
-const LOOPBACK = '127.0.0.1';
 /** Payload of every throughput packet and AEAD operation: a full datagram under a 1,280-byte IPv6 path MTU. */
 const PAYLOAD_SIZE = 1200;
 /** Lets the receiver's JIT, the socket buffers and the tunnel settle before anything is counted. */
@@ -51,15 +50,12 @@ const THROUGHPUT_WINDOW_MS = 2000;
 const THROUGHPUT_ROUNDS = 3;
 /** Sends per event-loop turn: big enough to amortise setImmediate, small enough that timers and IPC stay prompt. */
 const SEND_BATCH = 64;
-/** Same as UdpPacketConn, so raw and overlay sockets have the same kernel buffers. */
-const SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
 const AEAD_WARMUP_MS = 200;
 const AEAD_WINDOW_MS = 800;
 const HANDSHAKE_WARMUP = 20;
 const HANDSHAKES = 300;
 /** Frame header that keypair.ts uses as associated data (type, receiver index, counter). */
 const TRANSPORT_AAD_SIZE = 13;
-const IPC_TIMEOUT_MS = 15_000;
 
 /** Targets from the overlay performance issue. */
 const TARGET_OVERLAY_RATIO = 0.6;
@@ -70,16 +66,11 @@ const RECEIVER_ADDRESS: Address = { network: 1, node: 0x20 };
 
 type Mode = 'raw' | 'overlay';
 
+/** The next message of `type` from this benchmark's receiver. */
+const receiverMessage = <T extends FromReceiver['type']>(child: ChildProcess, type: T) => nextMessage<FromReceiver, T>(child, type);
+
 // ---- receiver (child process) ------------------------------------------------------------
 
-/** A contact as it crosses the IPC channel (hex, because Buffers do not survive JSON). */
-interface WireContact {
-  identityKey: string;
-  staticPublic: string;
-  staticSignature: string;
-  address: Address;
-  endpoint: { host: string; port: number };
-}
 
 type ToReceiver = { type: 'trust'; keyId: string } | { type: 'start' } | { type: 'stop' } | { type: 'exit' };
 type FromReceiver =
@@ -88,39 +79,8 @@ type FromReceiver =
   | { type: 'started' }
   | { type: 'result'; packets: number; bytes: number; seconds: number };
 
-function toWireContact(identity: NodeIdentity, address: Address, endpoint: { host: string; port: number }): WireContact {
-  return {
-    identityKey: identity.publicKey.toString('hex'),
-    staticPublic: identity.staticKey.publicKey.toString('hex'),
-    staticSignature: identity.staticSignature.toString('hex'),
-    address,
-    endpoint,
-  };
-}
 
-function fromWireContact(c: WireContact): PeerContact {
-  return {
-    identityKey: Buffer.from(c.identityKey, 'hex'),
-    staticPublic: Buffer.from(c.staticPublic, 'hex'),
-    staticSignature: Buffer.from(c.staticSignature, 'hex'),
-    address: c.address,
-    endpoints: [c.endpoint],
-    hostname: 'bench-receiver',
-  };
-}
 
-function bindUdp(): Promise<Socket> {
-  const socket = createSocket('udp4');
-  return new Promise((resolve, reject) => {
-    socket.once('error', reject);
-    socket.bind(0, LOOPBACK, () => {
-      socket.off('error', reject);
-      socket.setRecvBufferSize(SOCKET_BUFFER_BYTES);
-      socket.setSendBufferSize(SOCKET_BUFFER_BYTES);
-      resolve(socket);
-    });
-  });
-}
 
 async function runReceiver(mode: Mode): Promise<void> {
   const send = (msg: FromReceiver) => process.send?.(msg);
@@ -196,30 +156,6 @@ interface ThroughputResult {
   sendErrors: number;
 }
 
-function nextMessage<T extends FromReceiver['type']>(child: ChildProcess, type: T): Promise<Extract<FromReceiver, { type: T }>> {
-  return new Promise((resolve, reject) => {
-    const onMessage = (msg: FromReceiver) => {
-      if (msg.type !== type) return;
-      done();
-      resolve(msg as Extract<FromReceiver, { type: T }>);
-    };
-    const onExit = (code: number | null) => {
-      done();
-      reject(new Error(`the receiver process exited (code ${code}) while the benchmark waited for "${type}"`));
-    };
-    const timer = setTimeout(() => {
-      done();
-      reject(new Error(`the receiver process did not answer "${type}" within ${IPC_TIMEOUT_MS} ms`));
-    }, IPC_TIMEOUT_MS);
-    const done = () => {
-      clearTimeout(timer);
-      child.off('message', onMessage);
-      child.off('exit', onExit);
-    };
-    child.on('message', onMessage);
-    child.on('exit', onExit);
-  });
-}
 
 /** Calls `sendOne` in batches, yielding to the event loop between batches, until stopped. */
 function startBlast(sendOne: () => void): { readonly sent: number; stop(): void } {
@@ -272,7 +208,7 @@ async function measureThroughput(mode: Mode): Promise<ThroughputResult> {
   const child = fork(fileURLToPath(import.meta.url), ['--receiver', mode], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   try {
-    const ready = await nextMessage(child, 'ready');
+    const ready = await receiverMessage(child, 'ready');
     const payload = randomBytes(PAYLOAD_SIZE);
     let sendErrors = 0;
     let sendOne: () => void;
@@ -291,7 +227,7 @@ async function measureThroughput(mode: Mode): Promise<ThroughputResult> {
       const conn = await UdpPacketConn.bind(LOOPBACK, 0);
       const node = new OverlayNode({ identity, conn, trust: { isTrusted: (id) => id === receiverKeyId }, address: SENDER_ADDRESS });
       node.addContact(receiverContact);
-      const trusted = nextMessage(child, 'trusted');
+      const trusted = receiverMessage(child, 'trusted');
       child.send({ type: 'trust', keyId: keyId(identity.publicKey) } satisfies ToReceiver);
       await trusted;
       await node.ensureSession(receiverKeyId);
@@ -306,13 +242,13 @@ async function measureThroughput(mode: Mode): Promise<ThroughputResult> {
 
     const blast = startBlast(sendOne);
     await sleep(THROUGHPUT_WARMUP_MS);
-    const started = nextMessage(child, 'started');
+    const started = receiverMessage(child, 'started');
     child.send({ type: 'start' } satisfies ToReceiver);
     await started;
     const sentBefore = blast.sent;
     const t0 = performance.now();
     await sleep(THROUGHPUT_WINDOW_MS);
-    const result = nextMessage(child, 'result');
+    const result = receiverMessage(child, 'result');
     child.send({ type: 'stop' } satisfies ToReceiver);
     const received = await result;
     const sentSeconds = (performance.now() - t0) / 1000;
@@ -522,14 +458,7 @@ interface Row {
   pass: boolean | null;
 }
 
-function round(x: number, digits: number): number {
-  const f = 10 ** digits;
-  return Math.round(x * f) / f;
-}
 
-function ratioOf(value: number, peer: number): number {
-  return round(value / peer, 3);
-}
 
 function formatNumber(x: number, unit: string): string {
   const digits = unit === 'ms' ? 3 : unit === 'MB/s' ? 1 : 0;

@@ -22,19 +22,18 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createSocket, type Socket } from 'node:dgram';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { PORT_DATA, type Address } from '../core/overlay/address.ts';
-import { generateIdentity, keyId, type NodeIdentity } from '../core/overlay/identity.ts';
-import { MAX_DATAGRAM_PAYLOAD, OverlayNode, type PeerContact } from '../core/overlay/node.ts';
+import { generateIdentity, keyId } from '../core/overlay/identity.ts';
+import { MAX_DATAGRAM_PAYLOAD, OverlayNode } from '../core/overlay/node.ts';
 import { OPTION_AREA_PREFIX } from '../core/overlay/stream-options.ts';
 import type { OverlayStream, StreamStats } from '../core/overlay/stream.ts';
 import { UdpPacketConn, type Datagram, type Endpoint, type PacketConn, type PacketHandler } from '../core/overlay/transport.ts';
+import { bindUdp, fromWireContact, LOOPBACK, nextMessage, ratioOf, round, toWireContact, type WireContact } from './loopback-harness.ts';
 
-const LOOPBACK = '127.0.0.1';
 /** Data per stream segment; the raw blast sends datagrams of the same size so both carry equal data per packet. */
 const SEGMENT_DATA = MAX_DATAGRAM_PAYLOAD - OPTION_AREA_PREFIX;
 const WRITE_CHUNK = 64 * 1024;
@@ -44,11 +43,9 @@ const WINDOW_MS = 2000;
 const ROUNDS = 3;
 /** Raw sends per event-loop turn, as in overlay.bench.ts. */
 const SEND_BATCH = 64;
-const SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
 const INJECTED_LOSS = 0.05;
 /** First byte of a tunnel transport frame (noise.ts MSG_TRANSPORT): only those are dropped, never handshakes. */
 const TRANSPORT_FRAME = 0x03;
-const IPC_TIMEOUT_MS = 15_000;
 const TARGET_STREAM_RATIO = 0.5;
 
 const SENDER_ADDRESS: Address = { network: 1, node: 0x10 };
@@ -57,15 +54,11 @@ const RECEIVER_ADDRESS: Address = { network: 1, node: 0x20 };
 type Mode = 'raw' | 'stream' | 'stream-loss';
 type ReceiverMode = 'raw' | 'stream';
 
+/** The next message of `type` from this benchmark's receiver. */
+const receiverMessage = <T extends FromReceiver['type']>(child: ChildProcess, type: T) => nextMessage<FromReceiver, T>(child, type);
+
 // ---- receiver (child process) ------------------------------------------------------------
 
-interface WireContact {
-  identityKey: string;
-  staticPublic: string;
-  staticSignature: string;
-  address: Address;
-  endpoint: Endpoint;
-}
 
 type ToReceiver = { type: 'trust'; keyId: string } | { type: 'start' } | { type: 'stop' } | { type: 'exit' };
 type FromReceiver =
@@ -74,39 +67,8 @@ type FromReceiver =
   | { type: 'started' }
   | { type: 'result'; bytes: number; seconds: number };
 
-function toWireContact(identity: NodeIdentity, address: Address, endpoint: Endpoint): WireContact {
-  return {
-    identityKey: identity.publicKey.toString('hex'),
-    staticPublic: identity.staticKey.publicKey.toString('hex'),
-    staticSignature: identity.staticSignature.toString('hex'),
-    address,
-    endpoint,
-  };
-}
 
-function fromWireContact(c: WireContact): PeerContact {
-  return {
-    identityKey: Buffer.from(c.identityKey, 'hex'),
-    staticPublic: Buffer.from(c.staticPublic, 'hex'),
-    staticSignature: Buffer.from(c.staticSignature, 'hex'),
-    address: c.address,
-    endpoints: [c.endpoint],
-    hostname: 'bench-receiver',
-  };
-}
 
-function bindUdp(): Promise<Socket> {
-  const socket = createSocket('udp4');
-  return new Promise((resolve, reject) => {
-    socket.once('error', reject);
-    socket.bind(0, LOOPBACK, () => {
-      socket.off('error', reject);
-      socket.setRecvBufferSize(SOCKET_BUFFER_BYTES);
-      socket.setSendBufferSize(SOCKET_BUFFER_BYTES);
-      resolve(socket);
-    });
-  });
-}
 
 async function runReceiver(mode: ReceiverMode): Promise<void> {
   const send = (msg: FromReceiver) => process.send?.(msg);
@@ -218,30 +180,6 @@ interface RunResult {
   injected: { dropped: number; frames: number } | null;
 }
 
-function nextMessage<T extends FromReceiver['type']>(child: ChildProcess, type: T): Promise<Extract<FromReceiver, { type: T }>> {
-  return new Promise((resolve, reject) => {
-    const onMessage = (msg: FromReceiver) => {
-      if (msg.type !== type) return;
-      done();
-      resolve(msg as Extract<FromReceiver, { type: T }>);
-    };
-    const onExit = (code: number | null) => {
-      done();
-      reject(new Error(`the receiver process exited (code ${code}) while the benchmark waited for "${type}"`));
-    };
-    const timer = setTimeout(() => {
-      done();
-      reject(new Error(`the receiver process did not answer "${type}" within ${IPC_TIMEOUT_MS} ms`));
-    }, IPC_TIMEOUT_MS);
-    const done = () => {
-      clearTimeout(timer);
-      child.off('message', onMessage);
-      child.off('exit', onExit);
-    };
-    child.on('message', onMessage);
-    child.on('exit', onExit);
-  });
-}
 
 /** Writes until stopped, waiting for 'drain' whenever write() says the buffer is full. */
 function startWriter(stream: OverlayStream, chunk: Buffer): { stop(): void } {
@@ -282,7 +220,7 @@ async function measure(mode: Mode): Promise<RunResult> {
   const child = fork(fileURLToPath(import.meta.url), ['--receiver', receiverMode], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   try {
-    const ready = await nextMessage(child, 'ready');
+    const ready = await receiverMessage(child, 'ready');
     let stop: () => void;
     let closeSender: () => Promise<void>;
     let stream: OverlayStream | null = null;
@@ -302,7 +240,7 @@ async function measure(mode: Mode): Promise<RunResult> {
       const conn: PacketConn = mode === 'stream-loss' ? (lossy = new LossyConn(udp, INJECTED_LOSS)) : udp;
       const node = new OverlayNode({ identity, conn, trust: { isTrusted: (id) => id === receiverKeyId }, address: SENDER_ADDRESS });
       node.addContact(contact);
-      const trusted = nextMessage(child, 'trusted');
+      const trusted = receiverMessage(child, 'trusted');
       child.send({ type: 'trust', keyId: keyId(identity.publicKey) } satisfies ToReceiver);
       await trusted;
       stream = await node.connectStream(receiverKeyId, PORT_DATA);
@@ -311,11 +249,11 @@ async function measure(mode: Mode): Promise<RunResult> {
       closeSender = () => node.close();
     }
     await sleep(WARMUP_MS);
-    const started = nextMessage(child, 'started');
+    const started = receiverMessage(child, 'started');
     child.send({ type: 'start' } satisfies ToReceiver);
     await started;
     await sleep(WINDOW_MS);
-    const result = nextMessage(child, 'result');
+    const result = receiverMessage(child, 'result');
     child.send({ type: 'stop' } satisfies ToReceiver);
     const received = await result;
     stop();
@@ -356,14 +294,7 @@ interface Row {
   pass: boolean | null;
 }
 
-function round(x: number, digits: number): number {
-  const f = 10 ** digits;
-  return Math.round(x * f) / f;
-}
 
-function ratioOf(value: number, peer: number): number {
-  return round(value / peer, 3);
-}
 
 function markdownTable(rows: Row[]): string {
   const header = ['metric', 'value', 'peer value', 'ratio', 'target', 'pass/fail'];
