@@ -24,7 +24,8 @@ import { isFailure, type SecurityEvent } from '../event.ts';
 import { createLineParser } from './line-parser.ts';
 import { normaliseAddress } from './source-address.ts';
 
-const FAIL2BAN_LOGS = '/usr/lib/python3/dist-packages/fail2ban/tests/files/logs';
+/** Where Debian's fail2ban package installs the annotated logs; FAIL2BAN_LOGS points elsewhere. */
+const FAIL2BAN_LOGS = process.env.FAIL2BAN_LOGS ?? '/usr/lib/python3/dist-packages/fail2ban/tests/files/logs';
 /** fail2ban's tests run with MyTime at 1124013600 (2005-08-14 12:00 CEST). */
 const FAIL2BAN_NOW = 1_124_013_600_000;
 /** multilog's TAI64N labels are 2^62 + 10 + Unix seconds; fail2ban ignores the 10. */

@@ -1,7 +1,7 @@
 /**
  * What the format parsers know about the line they are reading, and how they make events of it.
- * The dispatcher fills one context per line; format parsers append events to the array they get,
- * so a line that yields nothing allocates nothing.
+ * The dispatcher reuses one context for every line (no allocation per line); format parsers append
+ * the events they complete to the array they are given.
  */
 import type { EventKind, SecurityEvent } from '../event.ts';
 

@@ -126,24 +126,25 @@ export function createLogClock(options: LogClockOptions = {}): LogClock {
   const fixedReference = given !== undefined && Number.isFinite(given) && Math.abs(given) <= MAX_DATE_MS - FUTURE_SLACK_MS ? given : undefined;
   const reference = fixedReference === undefined ? () => Date.now() : () => fixedReference;
 
-  // Local time → UTC by the day's offset: a map lookup and Date.UTC instead of a Date object.
-  const dayOffsets = new Map<number, number>();
+  // Local time → UTC by the day: the epoch ms of the day's local midnight (NaN on a day whose
+  // offset changes), so a stamp costs a map lookup and a little arithmetic instead of a Date.
+  const dayStarts = new Map<number, number>();
   let lastDayKey = -1;
-  let lastDayOffset = 0;
+  let lastDayStart = 0;
   const local = (year: number, month: number, day: number, hour: number, minute: number, second: number, ms: number): number => {
     const dayKey = (year * 12 + month) * 32 + day;
     if (dayKey !== lastDayKey) {
-      let offset = dayOffsets.get(dayKey);
-      if (offset === undefined) {
-        offset = offsetOfDay(year, month, day);
-        if (dayOffsets.size >= MAX_REMEMBERED_DAYS) dayOffsets.clear();
-        dayOffsets.set(dayKey, offset);
+      let start = dayStarts.get(dayKey);
+      if (start === undefined) {
+        start = utc(year, month, day, 0, 0, 0, 0) - offsetOfDay(year, month, day);
+        if (dayStarts.size >= MAX_REMEMBERED_DAYS) dayStarts.clear();
+        dayStarts.set(dayKey, start);
       }
       lastDayKey = dayKey;
-      lastDayOffset = offset;
+      lastDayStart = start;
     }
-    if (Number.isNaN(lastDayOffset)) return localThroughDate(year, month, day, hour, minute, second, ms);
-    return utc(year, month, day, hour, minute, second, ms) - lastDayOffset;
+    if (Number.isNaN(lastDayStart)) return localThroughDate(year, month, day, hour, minute, second, ms);
+    return lastDayStart + ((hour * 60 + minute) * 60 + second) * 1000 + ms;
   };
 
   // The latest acceptable moment (reference + slack) as local calendar fields, recomputed when

@@ -21,7 +21,7 @@ export function normaliseAddress(token: string): string | null {
   if (text.length === 0 || text.length > MAX_HOSTNAME_LENGTH) return null;
   // Regular expressions run as native code from the first call: this is on the path of every line.
   if (IPV4.test(text)) return text;
-  if (text.includes(':')) return canonicalIpv6(text);
+  if (text.includes(':')) return cachedIpv6(text);
   const quad = DOTTED_NUMBERS.exec(text);
   if (quad !== null) return quad.slice(1).every((part) => Number(part) <= 255) ? text : null; // padded: kept as written
   return HOSTNAME.test(text) && LETTER.test(text) ? text : null;
@@ -40,6 +40,20 @@ const LETTER = /[A-Za-z]/;
 /** True when `text` is a canonical dotted-quad IPv4 address. */
 export function isIpv4(text: string): boolean {
   return IPV4.test(text);
+}
+
+/** IPv6 spellings already worked out: attackers' addresses repeat line after line. A pure memo, bounded. */
+const ipv6Spellings = new Map<string, string | null>();
+const MAX_REMEMBERED_IPV6 = 4096;
+
+function cachedIpv6(text: string): string | null {
+  let canonical = ipv6Spellings.get(text);
+  if (canonical === undefined) {
+    canonical = canonicalIpv6(text);
+    if (ipv6Spellings.size >= MAX_REMEMBERED_IPV6) ipv6Spellings.clear();
+    ipv6Spellings.set(text, canonical);
+  }
+  return canonical;
 }
 
 /** RFC 5952 spelling of an IPv6 address (IPv4-mapped ones as IPv4), or null when `text` is not one. */

@@ -312,12 +312,13 @@ export function createSshdParser(): FormatParser {
       preauth = true;
       m = m.slice(0, -10);
     }
+    // The handlers' patterns are anchored: where one handler takes a first letter, it tests the rest itself.
     switch (m.charCodeAt(0)) {
       case 0x46: // F
-        if (m.startsWith('Failed ')) failedAttempt(ctx, m, out);
+        failedAttempt(ctx, m, out);
         return;
       case 0x41: // A
-        if (m.startsWith('Accepted ')) accepted(ctx, m, out);
+        if (m.charCodeAt(1) === 0x63 /* Ac */) accepted(ctx, m, out);
         else if (m.startsWith('Authentication failure for ') || m.startsWith('Authentication error for ')) pamReport(ctx, m, 'auth_failure', out);
         return;
       case 0x61: // a
@@ -325,7 +326,7 @@ export function createSshdParser(): FormatParser {
         else if (m.startsWith('authentication failure; ')) pamFailure(ctx, m, out); // sshd(pam_unix)[pid]: ...
         return;
       case 0x49: // I
-        if (m.startsWith('Invalid user ') || m.startsWith('Illegal user ')) invalidUser(ctx, m, out);
+        invalidUser(ctx, m, out);
         return;
       case 0x55: // U
         if (m.startsWith('User not known to the underlying authentication module for ')) pamReport(ctx, m, 'invalid_user', out);
@@ -344,14 +345,15 @@ export function createSshdParser(): FormatParser {
         if (m.startsWith('refused connect from ')) refusedConnect(ctx, m, out);
         return;
       case 0x70: // p
-        if (m.startsWith('pam_')) pamModuleLine(ctx, m, out);
+        pamModuleLine(ctx, m, out);
         return;
       case 0x43: // C
-        if (m.startsWith('Connection closed by ') || m.startsWith('Connection reset by ')) connectionEnd(ctx, m, preauth, out);
-        else if (m.startsWith('Connection from ')) connectionFrom(ctx, m, out);
+        if (m.charCodeAt(11) === 0x66 /* Connection f */) {
+          if (m.startsWith('Connection from ')) connectionFrom(ctx, m, out);
+        } else connectionEnd(ctx, m, preauth, out);
         return;
       case 0x44: // D
-        if (m.startsWith('Disconnected from ')) connectionEnd(ctx, m, preauth, out);
+        if (m.charCodeAt(10) === 0x65 /* Disconnecte */) connectionEnd(ctx, m, preauth, out);
         else if (m.startsWith('Disconnecting')) disconnecting(ctx, m, preauth, out);
         else if (m.startsWith(NO_IDENTIFICATION)) protocolErrorAt(ctx, m, NO_IDENTIFICATION.length, true, out);
         return;
@@ -434,14 +436,15 @@ export function createSshdParser(): FormatParser {
     const address = normaliseAddress(match[3] ?? '');
     const conn = connectionFor(ctx, out);
     learnAddress(conn, address, out);
-    // Held PAM failures for this user were a stacked module failing before another succeeded;
-    // those for another user were real attempts of their own.
-    conn.pam = conn.pam.filter((e) => {
-      if (e.user === null || e.user === user) return false;
-      out.push(withAddress(e, e.sourceIp ?? conn.ip));
+    // Held PAM failures for this user were a stacked module failing before another succeeded:
+    // dropped. Those for another user were real attempts of their own: released.
+    for (let i = 0; i < conn.pam.length; i++) {
+      const held = conn.pam[i] as SecurityEvent;
+      if (held.user === null || held.user === user) continue;
+      out.push(withAddress(held, held.sourceIp ?? conn.ip));
       conn.attempted = true;
-      return false;
-    });
+    }
+    conn.pam = [];
     if (conn.publickey !== null && conn.publickey.user !== user) releasePublickey(conn, out);
     conn.publickey = null;
     conn.authenticated = true;

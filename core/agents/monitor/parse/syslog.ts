@@ -81,8 +81,12 @@ const PROGRAM = String.raw`(?:([^\s:\[\]"]{1,128})(?:\[([^\s\[\]]+)\]:?|:)|\[([^
 const TAIL = String.raw` +(?:(\S+) +)??${PROGRAM}`;
 const MONTH = '(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)';
 
-/** `[<PRI>]Mmm dd hh:mm:ss[.frac]` (day padded with a space or not) + TAIL. Groups: 1 month … 6 fraction, 7 host, 8 program, 9 pid, 10 [program]. */
-const RFC3164 = new RegExp(String.raw`^(?:<\d{1,3}>)?${MONTH} {1,2}(\d{1,2}) (\d\d):(\d\d):(\d\d)(?:\.(\d{1,9})\d*)?${TAIL}`);
+/**
+ * `Mmm dd hh:mm:ss[.frac]` (day padded with a space or not) + TAIL, after an optional `<PRI>` the
+ * caller skipped. Only the fraction and the tail are captured (each capture is a new string): the
+ * stamp's fields are read from their fixed places. Groups: 1 fraction, 2 host, 3 program, 4 pid, 5 [program].
+ */
+const RFC3164 = new RegExp(String.raw`^${MONTH.replace('(', '(?:')} {1,2}\d{1,2} \d\d:\d\d:\d\d(?:\.(\d{1,9})\d*)?${TAIL}`);
 /** `[<PRI>]YYYY-MM-DD[T ]hh:mm:ss[.frac][zone]` + TAIL. Groups: 1 year … 6 second, 7 fraction, 8 zone, 9 host, 10 program, 11 pid, 12 [program]. */
 const ISO8601 = new RegExp(String.raw`^(?:<\d{1,3}>)?(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)(?:[.,](\d{1,9})\d*)?(Z|[+-]\d\d:?\d\d)?${TAIL}`);
 /** `@` + TAI64N label + TAIL. Groups: 1 seconds (low 32 bits), 2 nanoseconds, 3 host, 4 program, 5 pid, 6 [program]. */
@@ -109,17 +113,23 @@ export function readSyslogHeaderInto(text: string, clock: LogClock, h: HeaderRec
 }
 
 function readRfc3164Header(text: string, clock: LogClock, h: HeaderRecord): boolean {
-  const m = RFC3164.exec(text);
+  // "<34>" before the stamp: the pattern is applied to what follows it.
+  const start = text.charCodeAt(0) === 0x3c ? text.indexOf('>') + 1 : 0;
+  const body = start === 0 ? text : text.slice(start);
+  const m = RFC3164.exec(body);
   if (m === null) return false;
-  const month = monthAt(m[1] ?? '', 0);
-  const day = digitsValue(m[2]);
-  const hour = digitsValue(m[3]);
-  const minute = digitsValue(m[4]);
-  const second = digitsValue(m[5]);
+  // "Jun 14 10:00:01" and "Jun  4 10:00:01" put the time at 7, "Jun 4 10:00:01" at 6.
+  const timeAt = body.charCodeAt(6) === 0x20 ? 7 : 6;
+  const tens = body.charCodeAt(4);
+  const day = timeAt === 6 ? tens - 0x30 : (tens === 0x20 ? 0 : (tens - 0x30) * 10) + (body.charCodeAt(5) - 0x30);
+  const month = monthAt(body, 0);
+  const hour = (body.charCodeAt(timeAt) - 0x30) * 10 + (body.charCodeAt(timeAt + 1) - 0x30);
+  const minute = (body.charCodeAt(timeAt + 3) - 0x30) * 10 + (body.charCodeAt(timeAt + 4) - 0x30);
+  const second = (body.charCodeAt(timeAt + 6) - 0x30) * 10 + (body.charCodeAt(timeAt + 7) - 0x30);
   if (!isValidStamp(2000, month, day, hour, minute, second)) return false; // 2000 is a leap year: Feb 29 allowed here
-  h.time = clock.withoutYear(month, day, hour, minute, second, fractionMs(m[6]));
+  h.time = clock.withoutYear(month, day, hour, minute, second, fractionMs(m[1]));
   h.format = 'rfc3164';
-  return takeTail(text, m, 7, h);
+  return takeTail(body, m, 2, h);
 }
 
 function readIsoHeader(text: string, clock: LogClock, h: HeaderRecord): boolean {
