@@ -121,6 +121,29 @@ function progressBar(label: string): { update(done: number, total: number): void
   };
 }
 
+/**
+ * Lines for stdout gathered into ~64 KiB writes: a scan prints one JSON object per event, and a
+ * write per line (a system call each when stdout is a file or pipe) cost more than the scan.
+ */
+function bufferedLines(out: (text: string) => void): { line(text: string): void; flush(): void } {
+  let pending: string[] = [];
+  let size = 0;
+  const flush = () => {
+    if (pending.length === 0) return;
+    out(pending.join('\n'));
+    pending = [];
+    size = 0;
+  };
+  return {
+    line(text) {
+      pending.push(text);
+      size += text.length + 1;
+      if (size >= 64 * 1024) flush();
+    },
+    flush,
+  };
+}
+
 /** Files smaller than this finish before a progress bar would be worth drawing. */
 const PROGRESS_MIN_BYTES = 8 * 1024 * 1024;
 
@@ -143,6 +166,7 @@ export const monitorScan: Verb = {
     let eventLines = 0;
     const showEvents = json || ctx.args.values.events === true;
     const bar = json ? null : progressBar(`scanning ${file}`);
+    const stdout = bufferedLines((text) => p.out(text));
     let summary: ScanSummary;
     try {
       summary = await scanFile({
@@ -152,22 +176,24 @@ export const monitorScan: Verb = {
         onEvent: showEvents
           ? (e) => {
               eventLines++;
-              if (json) p.out(JSON.stringify(eventJson(e)));
-              else p.out(`${isoOrNull(e.time) ?? '-'}  line ${e.line}  ${e.kind}  ${e.sourceIp ?? '-'}  ${e.user ?? '-'}  ${e.program}${e.count !== 1 ? ` x${e.count}` : ''}`);
+              if (json) stdout.line(JSON.stringify(eventJson(e)));
+              else stdout.line(`${isoOrNull(e.time) ?? '-'}  line ${e.line}  ${e.kind}  ${e.sourceIp ?? '-'}  ${e.user ?? '-'}  ${e.program}${e.count !== 1 ? ` x${e.count}` : ''}`);
             }
           : undefined,
         onAnomaly: (a) => {
-          if (json) p.out(JSON.stringify(anomalyJson(a)));
+          if (json) stdout.line(JSON.stringify(anomalyJson(a)));
           else anomalies.push(a);
         },
         onWarning: json ? undefined : (w) => p.err(`warning: ${w.message}`),
         onProgress: bar ? (pr) => pr.totalBytes >= PROGRESS_MIN_BYTES && bar.update(pr.bytesRead, pr.totalBytes) : undefined,
       });
     } catch (err) {
+      stdout.flush();
       bar?.clear();
       if (err instanceof SourceError) throw new MonitorCliError(err.code, err.message, err.hint);
       throw err;
     }
+    stdout.flush();
     bar?.clear();
     if (json) {
       p.out(JSON.stringify(summaryJson(summary)));
