@@ -95,6 +95,7 @@ function attachLabMonitor(daemon: Daemon, authLog: string, log: (line: string) =
     replay.stop();
     await role.close();
   });
+  daemon.addInfo('monitor', () => role.stats());
 }
 
 export async function startLab(options: LabOptions): Promise<Lab> {

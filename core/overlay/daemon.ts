@@ -165,6 +165,7 @@ export class Daemon {
   #stopping: Promise<void> | null = null;
   readonly #stopped: Promise<void>;
   #stopHooks: Array<() => Promise<void> | void> = [];
+  #roleInfo = new Map<string, () => unknown>();
   #resolveStopped!: () => void;
 
   private constructor(parts: {
@@ -411,6 +412,7 @@ export class Daemon {
       outbox: this.trust.outboxSize(),
       dropped_untrusted: this.node.stats.droppedUntrusted,
       packet_cipher: aesGcmBackend(),
+      ...(this.#roleInfo.size > 0 ? { roles: Object.fromEntries([...this.#roleInfo].map(([name, describe]) => [name, describe()])) } : {}),
       stats: { node: { ...this.node.stats }, trust: { ...this.trust.stats } },
     };
   }
@@ -573,6 +575,14 @@ export class Daemon {
   /** Resolves when the daemon has stopped (by `stop()`, a signal, or the control socket). */
   get stopped(): Promise<void> {
     return this.#stopped;
+  }
+
+  /**
+   * Adds a role's status to `info` (and so to `swarmctl info`) under `roles.<name>`: the overlay
+   * knows nothing of logs or firewalls, the roles above it say what they are doing.
+   */
+  addInfo(name: string, describe: () => unknown): void {
+    this.#roleInfo.set(name, describe);
   }
 
   /**

@@ -110,6 +110,17 @@ test('an agent daemon with --monitor streams a brute-force anomaly to a subscrib
   assert.ok(report.anomaly.count >= 5);
   assert.ok(report.anomaly.evidence.length > 0);
   assert.deepEqual(received.map((it) => it.seq), received.map((_, i) => i + 1), 'consecutive seqs from 1');
+
+  // `swarmctl info` on the agent says what the monitor is doing.
+  const info = await swarm.json<{ roles: { monitor: { sources: Array<{ name: string; lines: number }>; events: number; reports: number; subscribers: number } } }>(M, 'info');
+  const monitor = info.roles.monitor;
+  assert.equal(monitor.sources[0]!.name, `file:${log}`);
+  assert.ok(monitor.sources[0]!.lines >= 30);
+  assert.ok(monitor.events >= 30);
+  assert.ok(monitor.reports >= 1);
+  assert.equal(monitor.subscribers, 1);
+  const text = await swarm.cli(M, 'info');
+  assert.match(text.stdout, /log monitor\s+file:.*auth\.log \(\d+ lines\); \d+ events, \d+ anomaly reports, 1 subscriber/);
 });
 
 test('a trusted peer without events.subscribe gets no anomalies', async (t) => {

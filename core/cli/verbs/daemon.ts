@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, openSync, closeSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { MonitorRole } from '../../agents/monitor/monitor-role.ts';
+import { MonitorRole, type MonitorStats } from '../../agents/monitor/monitor-role.ts';
 import { SourceError } from '../../agents/monitor/source/log-source.ts';
 import { parseSourceSpec } from '../../agents/monitor/source/source-spec.ts';
 import { Daemon, daemonPaths, DaemonError, runningDaemonPid, type DaemonOptions } from '../../overlay/daemon.ts';
@@ -31,7 +31,13 @@ interface Info {
   outbox: number;
   dropped_untrusted: number;
   packet_cipher?: { backend: string; reason: string | null };
+  roles?: { monitor?: MonitorStats };
   stats: { node: Record<string, number>; trust: Record<string, number> };
+}
+
+function monitorLine(m: MonitorStats): string {
+  const sources = m.sources.map((s) => `${s.name} (${s.lines.toLocaleString('en-US')} lines)`).join(', ');
+  return `${sources}; ${m.events.toLocaleString('en-US')} events, ${m.reports.toLocaleString('en-US')} anomaly reports, ${m.subscribers} subscriber${m.subscribers === 1 ? '' : 's'}`;
 }
 
 function printInfo(ctx: Context, info: Info, headline: string | null): void {
@@ -55,6 +61,7 @@ function printInfo(ctx: Context, info: Info, headline: string | null): void {
     ['dropped (untrusted)', String(info.dropped_untrusted)],
     ['undelivered trust msgs', String(info.outbox)],
     ...(info.packet_cipher ? [['packet cipher', `AES-256-GCM, ${info.packet_cipher.backend}${info.packet_cipher.reason ? ` (native: ${info.packet_cipher.reason})` : ''}`] as [string, string]] : []),
+    ...(info.roles?.monitor ? [['log monitor', monitorLine(info.roles.monitor)] as [string, string]] : []),
     ['daemon', `pid ${info.pid}, up since ${when(info.started_at)}`],
     ['state dir', info.state_dir],
   ];
@@ -96,6 +103,7 @@ async function runForeground(ctx: Context): Promise<number> {
       try {
         const role = new MonitorRole({ daemon, specs: monitorSpecs, rules, filters, from: from ?? 'end', log });
         daemon.onStop(() => role.close());
+        daemon.addInfo('monitor', () => role.stats());
       } catch (err) {
         await daemon.stop();
         throw err;
