@@ -5,7 +5,7 @@
  *
  * Contract: times passed in never decrease for one source (the engine clamps them). `moveTo(t)`
  * first forgets what no longer counts at time t and returns the attempts forgotten; then
- * `record(...)` counts the event and says whether the rule fires. `pending` is the number of
+ * `record(...)` counts the event (its user name passed canonical, see user-names.ts) and says whether the rule fires. `pending` is the number of
  * attempts held (the count an anomaly would start with); 0 means the episode is over.
  *
  * The window-based detectors extend their window class instead of holding one: one object per
@@ -17,7 +17,7 @@ import { KeyedTimeWindow, TimeWindowCount } from './time-window.ts';
 
 export interface SourceDetector {
   moveTo(time: number): number;
-  record(event: SecurityEvent, count: number, time: number): boolean;
+  record(event: SecurityEvent, count: number, time: number, user: string | null): boolean;
   readonly pending: number;
   /** Forgets everything (the rule fired and the anomaly took the attempts, or they were dropped). */
   reset(): void;
@@ -61,7 +61,7 @@ export function detectorBehaviour(rule: DetectionRule): DetectorBehaviour {
       const windowMs = rule.windowSeconds * 1000;
       const distinct = rule.distinctUsers;
       return {
-        createSourceDetector: () => new DistinctKeysInWindow(windowMs, distinct, userOf),
+        createSourceDetector: () => new DistinctKeysInWindow<string>(windowMs, distinct, (_event, user) => user),
         retentionMs: windowMs,
         accepts: (event) => userOf(event) !== null,
       };
@@ -70,7 +70,7 @@ export function detectorBehaviour(rule: DetectionRule): DetectorBehaviour {
       const windowMs = rule.windowSeconds * 1000;
       const distinct = rule.distinctPorts;
       return {
-        createSourceDetector: () => new DistinctKeysInWindow(windowMs, distinct, portOf),
+        createSourceDetector: () => new DistinctKeysInWindow<number>(windowMs, distinct, (event) => portOf(event)),
         retentionMs: windowMs,
         accepts: (event) => portOf(event) !== null,
       };
@@ -180,9 +180,9 @@ class WindowThreshold extends TimeWindowCount implements SourceDetector {
  */
 class DistinctKeysInWindow<K> extends KeyedTimeWindow<K> implements SourceDetector {
   readonly #distinct: number;
-  readonly #keyOf: (event: SecurityEvent) => K | null;
+  readonly #keyOf: (event: SecurityEvent, user: string | null) => K | null;
 
-  constructor(windowMs: number, distinct: number, keyOf: (event: SecurityEvent) => K | null) {
+  constructor(windowMs: number, distinct: number, keyOf: (event: SecurityEvent, user: string | null) => K | null) {
     super(windowMs);
     this.#distinct = distinct;
     this.#keyOf = keyOf;
@@ -196,8 +196,8 @@ class DistinctKeysInWindow<K> extends KeyedTimeWindow<K> implements SourceDetect
     return this.advance(time);
   }
 
-  record(event: SecurityEvent, count: number, time: number): boolean {
-    const key = this.#keyOf(event);
+  record(event: SecurityEvent, count: number, time: number, user: string | null): boolean {
+    const key = this.#keyOf(event, user);
     if (key === null) return false;
     this.add(key, time, count);
     return this.size >= this.#distinct;

@@ -9,15 +9,15 @@ export const DISTINCT_VALUES_TRACKED = 256;
 export const DISTINCT_VALUES_LISTED = 10;
 /**
  * Most sources try one account, or a handful: the first value sits in a field, the next few in a
- * small array searched linearly (cheaper than hashing, and reusable as episodes come and go);
- * only past that does a Set take over.
+ * small array searched linearly, and only past that does a Set take over. (Measured on a 200k-line
+ * sshd log: faster than a Set from the second value on, which pays an allocation per episode.)
  */
 const LINEAR_SEARCH_MAX = 8;
 
 export class DistinctValueSet<T> {
   #first: T | undefined = undefined;
   #count = 0;
-  /** Values 2..LINEAR_SEARCH_MAX, in order; only the first #count - 1 slots are current. */
+  /** Values 2..LINEAR_SEARCH_MAX in order; only the first min(#count, MAX) - 1 slots are current. */
   #few: T[] | null = null;
   #many: Set<T> | null = null;
   #overflowed = false;
@@ -62,7 +62,8 @@ export class DistinctValueSet<T> {
     const sample: T[] = [];
     if (this.#count > 0) sample.push(this.#first as T);
     const few = this.#few ?? [];
-    for (let i = 0; i < Math.min(this.#count, LINEAR_SEARCH_MAX) - 1 && sample.length < DISTINCT_VALUES_LISTED; i++) sample.push(few[i] as T);
+    const inFew = Math.min(this.#count, LINEAR_SEARCH_MAX) - 1;
+    for (let i = 0; i < inFew && sample.length < DISTINCT_VALUES_LISTED; i++) sample.push(few[i] as T);
     if (this.#many !== null) {
       for (const value of this.#many) {
         if (sample.length === DISTINCT_VALUES_LISTED) break;

@@ -29,6 +29,7 @@ import type { Anomaly, AnomalyUpdate } from './anomaly.ts';
 import { RuleRunner, SourceDirectory } from './rule-runner.ts';
 import type { RuleStats, RunnerSettings, SourceRecord } from './rule-runner.ts';
 import type { DetectionRule } from './rules.ts';
+import { UserNames } from './user-names.ts';
 
 export type { RuleStats } from './rule-runner.ts';
 
@@ -88,6 +89,7 @@ export function createDetectorEngine(rules: readonly DetectionRule[], options: D
   // brute_force rules run first: slow_brute_force rules skip what they have already reported.
   const ordered = [...enabled.filter((rule) => rule.detector === 'brute_force'), ...enabled.filter((rule) => rule.detector !== 'brute_force')];
   const directory = new SourceDirectory(ordered.length);
+  const userNames = new UserNames();
   const runners = ordered.map((rule, index) => new RuleRunner(rule, index, settings, directory));
   const slowRunners = runners.filter((runner) => runner.rule.detector === 'slow_brute_force');
   const runnersByKind = new Map<string, RuleRunner[]>();
@@ -142,6 +144,7 @@ export function createDetectorEngine(rules: readonly DetectionRule[], options: D
       if (listening === undefined) return drain();
       const count = eventWeight(event.count);
       let record: SourceRecord | undefined;
+      const user = userNames.canonical(event.user);
       let reportedByBruteForce = false;
       for (const runner of listening) {
         if (!runner.accepts(event)) continue;
@@ -150,7 +153,7 @@ export function createDetectorEngine(rules: readonly DetectionRule[], options: D
           continue;
         }
         record ??= directory.obtain(ip);
-        const outcome = runner.observe(event, record, time, count, clock, pending);
+        const outcome = runner.observe(event, user, record, time, count, clock, pending);
         const next = runner.nextExpiryAt;
         if (next < nextSweepAt) nextSweepAt = next;
         if (runner.rule.detector === 'brute_force' && outcome !== 'pending') {

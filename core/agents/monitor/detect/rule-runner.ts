@@ -11,7 +11,7 @@
 import type { SecurityEvent } from '../event.ts';
 import type { Anomaly, AnomalyUpdate, CloseReason } from './anomaly.ts';
 import { DistinctValueSet, NO_DISTINCT_VALUES } from './distinct-values.ts';
-import { detectorBehaviour, portOf, userOf } from './detectors.ts';
+import { detectorBehaviour, portOf } from './detectors.ts';
 import type { DetectorBehaviour, SourceDetector } from './detectors.ts';
 import { EvidenceBuffer } from './evidence.ts';
 import type { DetectionRule } from './rules.ts';
@@ -144,16 +144,24 @@ interface OpenAnomaly {
 
 interface SourceState {
   record: SourceRecord;
-  /** Engine clock when the source was last active: the recency lists are in this order. */
+  /** Engine clock when the source was last active. */
   touchedAt: number;
+  /**
+   * Engine clock when the source was put at the newest end of the recency list: the list is in
+   * this order. A touch only sets touchedAt; the move happens when the source reaches the oldest
+   * end (see #secondChance), which spares every event the pointer writes into its neighbours.
+   */
+  placedAt: number;
   /** Latest event time of this source; earlier times are clamped to it for the detector. */
   latest: number;
   /** Neighbours in the rule's recency list (least recently active first). */
   older: SourceState | null;
   newer: SourceState | null;
-  /** Neighbours in the list of sources with an open anomaly (same order). */
+  /** Neighbours in the list of sources with an open anomaly, in order of openPlacedAt. */
   openOlder: SourceState | null;
   openNewer: SourceState | null;
+  /** Engine clock when the source was last put at the newest end of that list (see #openSlotMs). */
+  openPlacedAt: number;
   readonly detector: SourceDetector;
   /** Null only while an anomaly owns the source's previous episode. */
   episode: Episode | null;
@@ -162,6 +170,12 @@ interface SourceState {
 
 /** A quiet source's state is kept at least this long (and twice the cooldown), so a source that comes back costs nothing. */
 const IDLE_STATE_KEPT_MS = 3_600_000;
+/**
+ * An open anomaly moves to the newest end of its list at most once per 1/64 of the cooldown,
+ * not on every event of its source; it therefore closes at most that much after it is due.
+ * (Whether an event still merges into it is decided exactly, on the event.)
+ */
+const OPEN_LIST_SLOTS_PER_COOLDOWN = 64;
 
 export class RuleRunner {
   readonly rule: DetectionRule;
@@ -171,6 +185,8 @@ export class RuleRunner {
   readonly #behaviour: DetectorBehaviour;
   /** Quiet this long, a source's open anomaly closes. */
   readonly #cooldownMs: number;
+  /** See OPEN_LIST_SLOTS_PER_COOLDOWN. */
+  readonly #openSlotMs: number;
   /** Quiet this long, a source's state is dropped (until then the detector itself forgets what aged out). */
   readonly #keepIdleMs: number;
   /** An open anomaly whose count has not doubled is re-reported after this much event time. */
@@ -181,10 +197,10 @@ export class RuleRunner {
   readonly #programs: ReadonlySet<string> | null;
   readonly #programPrefixes: readonly string[];
   /**
-   * The sources this rule tracks as a doubly linked list in order of last activity, oldest
-   * first: dropping idle state and eviction look only at the oldest end. (A Map's own order
-   * cannot serve: V8 leaves deleted entries as holes at the front, so finding the first live
-   * entry of a churning Map costs O(n).)
+   * The sources this rule tracks as a doubly linked list in order of placement (placedAt), oldest
+   * first: dropping idle state and eviction look only at the oldest end, giving a source active
+   * since its placement a second chance. (A Map's own order cannot serve: V8 leaves deleted
+   * entries as holes at the front, so finding the first live entry of a churning Map costs O(n).)
    */
   #oldest: SourceState | null = null;
   #newest: SourceState | null = null;
@@ -209,6 +225,7 @@ export class RuleRunner {
     this.#behaviour = detectorBehaviour(rule);
     this.#cooldownMs = Math.max(this.#behaviour.retentionMs, (rule.cooldownSeconds ?? 0) * 1000);
     this.#keepIdleMs = Math.max(2 * this.#cooldownMs, IDLE_STATE_KEPT_MS);
+    this.#openSlotMs = Math.ceil(this.#cooldownMs / OPEN_LIST_SLOTS_PER_COOLDOWN);
     // A rule that looks at a day needs no news every minute: a tenth of its cooldown, at least
     // the configured interval. Keeps a botnet of slow sources from flooding the feed.
     this.#reportIntervalMs = Math.max(settings.updateIntervalMs, this.#cooldownMs / REPORTS_PER_COOLDOWN);
@@ -221,8 +238,8 @@ export class RuleRunner {
 
   /** The clock value after which sweep() has something to do. */
   get nextExpiryAt(): number {
-    const open = this.#openOldest === null ? Number.POSITIVE_INFINITY : this.#openOldest.touchedAt + this.#cooldownMs;
-    const idle = this.#oldest === null ? Number.POSITIVE_INFINITY : this.#oldest.touchedAt + this.#keepIdleMs;
+    const open = this.#openOldest === null ? Number.POSITIVE_INFINITY : this.#openOldest.openPlacedAt + this.#openSlotMs + this.#cooldownMs;
+    const idle = this.#oldest === null ? Number.POSITIVE_INFINITY : this.#oldest.placedAt + this.#keepIdleMs;
     return open < idle ? open : idle;
   }
 
@@ -240,13 +257,14 @@ export class RuleRunner {
     this.#discarded += count;
   }
 
-  observe(event: SecurityEvent, record: SourceRecord, time: number, count: number, clock: number, out: AnomalyUpdate[]): Outcome {
+  /** `user` is the event's user name, canonical (see user-names.ts). */
+  observe(event: SecurityEvent, user: string | null, record: SourceRecord, time: number, count: number, clock: number, out: AnomalyUpdate[]): Outcome {
     this.#matched += count;
     let source = record.slots[this.#index] ?? null;
     if (source === null) source = this.#admit(record, time, clock, out);
-    else if (source !== this.#newest) {
-      this.#unlink(source);
-      this.#append(source);
+    else if (source.anomaly !== null && clock - source.touchedAt > this.#cooldownMs) {
+      // Due to close but not swept yet (sweeps may run up to a slot late): this event starts anew.
+      this.#close(source, 'quiet', out);
     }
     source.touchedAt = clock;
     // Logs are not strictly ordered (several writers, per-process buffering): an event a little
@@ -257,11 +275,11 @@ export class RuleRunner {
 
     const anomaly = source.anomaly;
     if (anomaly !== null) {
-      if (source !== this.#openNewest) {
+      if (clock - source.openPlacedAt >= this.#openSlotMs) {
         this.#unlinkOpen(source);
-        this.#appendOpen(source);
+        this.#appendOpen(source, clock);
       }
-      this.#merge(anomaly, record.ip, event, time, count, clock, out);
+      this.#merge(anomaly, record.ip, event, user, time, count, clock, out);
       return 'absorbed';
     }
 
@@ -270,8 +288,8 @@ export class RuleRunner {
     let episode = source.episode;
     if (episode === null) episode = source.episode = newEpisode(this.#tracksPorts);
     else if (detector.pending === 0 && episode.lines > 0) clearEpisode(episode);
-    addToEpisode(episode, event, time);
-    if (!detector.record(event, count, at)) return 'pending';
+    addToEpisode(episode, event, user, time);
+    if (!detector.record(event, count, at, user)) return 'pending';
 
     const isSuccess = event.kind === 'auth_success';
     const opened: OpenAnomaly = {
@@ -283,13 +301,13 @@ export class RuleRunner {
       lastReportAt: clock,
       countAtLastReport: detector.pending,
       successes: isSuccess ? count : 0,
-      successUser: isSuccess ? userOf(event) : null,
+      successUser: isSuccess ? user : null,
     };
     detector.reset();
     // The anomaly owns the episode now; the source starts a fresh one if it fires again later.
     source.episode = null;
     source.anomaly = opened;
-    this.#appendOpen(source);
+    this.#appendOpen(source, clock);
     this.#open++;
     out.push({ type: 'opened', anomaly: this.#report(opened, record.ip, 'open') });
     return 'opened';
@@ -310,12 +328,27 @@ export class RuleRunner {
    * the source comes back; keeping the state saves re-creating it.)
    */
   sweep(clock: number, out: AnomalyUpdate[]): void {
-    for (let source = this.#openOldest; source !== null && clock - source.touchedAt > this.#cooldownMs; source = this.#openOldest) {
+    // The oldest-placed open anomaly was last touched before openPlacedAt + openSlotMs.
+    const closeUpTo = clock - this.#cooldownMs - this.#openSlotMs;
+    for (let source = this.#openOldest; source !== null && source.openPlacedAt < closeUpTo; source = this.#openOldest) {
       this.#close(source, 'quiet', out);
     }
-    for (let source = this.#oldest; source !== null && clock - source.touchedAt > this.#keepIdleMs; source = this.#oldest) {
-      this.#remove(source, 'quiet', out);
+    for (let source = this.#oldest; source !== null && clock - source.placedAt > this.#keepIdleMs; source = this.#oldest) {
+      if (!this.#secondChance(source, clock)) this.#remove(source, 'quiet', out);
     }
+  }
+
+  /**
+   * The oldest source by placement may have been active since: then it moves to the newest end
+   * (true), else it really is the least recently active (false). Each move is paid for by the
+   * touches since the last one, so this is amortised O(1).
+   */
+  #secondChance(source: SourceState, clock: number): boolean {
+    if (source.touchedAt <= source.placedAt) return false;
+    this.#unlink(source);
+    source.placedAt = clock;
+    this.#append(source);
+    return true;
   }
 
   /** End of input: closes every open anomaly and forgets every source. */
@@ -347,26 +380,33 @@ export class RuleRunner {
   #admit(record: SourceRecord, time: number, clock: number, out: AnomalyUpdate[]): SourceState {
     // Acquired before evicting: an eviction can rebuild the directory, which keeps only records in use.
     this.#directory.acquire(record);
-    if (this.#tracked >= this.#settings.maxTrackedSources && this.#oldest !== null) {
-      this.#evicted++;
-      this.#remove(this.#oldest, 'evicted', out);
+    if (this.#tracked >= this.#settings.maxTrackedSources) {
+      let oldest = this.#oldest;
+      while (oldest !== null && this.#secondChance(oldest, clock)) oldest = this.#oldest;
+      if (oldest !== null) {
+        this.#evicted++;
+        this.#remove(oldest, 'evicted', out);
+      }
     }
     let source = this.#spare.pop();
     if (source === undefined) {
       source = {
         record,
         touchedAt: clock,
+        placedAt: clock,
         latest: time,
         older: null,
         newer: null,
         openOlder: null,
         openNewer: null,
+        openPlacedAt: clock,
         detector: this.#behaviour.createSourceDetector(),
         episode: null,
         anomaly: null,
       };
     } else {
       source.record = record;
+      source.touchedAt = source.placedAt = clock;
       source.latest = time;
     }
     record.slots[this.#index] = source;
@@ -375,10 +415,10 @@ export class RuleRunner {
     return source;
   }
 
-  #merge(anomaly: OpenAnomaly, ip: string, event: SecurityEvent, time: number, count: number, clock: number, out: AnomalyUpdate[]): void {
+  #merge(anomaly: OpenAnomaly, ip: string, event: SecurityEvent, user: string | null, time: number, count: number, clock: number, out: AnomalyUpdate[]): void {
     anomaly.count += count;
     if (event.kind === 'auth_success') anomaly.successes += count;
-    addToEpisode(anomaly.episode, event, time);
+    addToEpisode(anomaly.episode, event, user, time);
     if (anomaly.count >= anomaly.countAtLastReport * this.#settings.updateGrowthFactor || clock - anomaly.lastReportAt >= this.#reportIntervalMs) {
       anomaly.lastReportAt = clock;
       anomaly.countAtLastReport = anomaly.count;
@@ -426,7 +466,8 @@ export class RuleRunner {
     source.newer = null;
   }
 
-  #appendOpen(source: SourceState): void {
+  #appendOpen(source: SourceState, clock: number): void {
+    source.openPlacedAt = clock;
     source.openOlder = this.#openNewest;
     source.openNewer = null;
     if (this.#openNewest !== null) this.#openNewest.openNewer = source;
@@ -499,7 +540,7 @@ function clearEpisode(episode: Episode): void {
   episode.ports?.clear();
 }
 
-function addToEpisode(episode: Episode, event: SecurityEvent, time: number): void {
+function addToEpisode(episode: Episode, event: SecurityEvent, user: string | null, time: number): void {
   if (episode.lines === 0) {
     episode.firstSeen = time;
     episode.lastSeen = time;
@@ -508,7 +549,6 @@ function addToEpisode(episode: Episode, event: SecurityEvent, time: number): voi
     if (time > episode.lastSeen) episode.lastSeen = time;
   }
   episode.add(event);
-  const user = userOf(event);
   if (user !== null) episode.users.add(user);
   if (episode.ports !== null) {
     const port = portOf(event);
