@@ -128,6 +128,11 @@ export class EventFrameDecoder<M> {
     return new EventFrameDecoder(validateSubscriber);
   }
 
+  /** The same framing for another protocol's messages (the task port uses it). */
+  static withValidator<M>(validate: (m: Record<string, unknown>) => M | null): EventFrameDecoder<M> {
+    return new EventFrameDecoder(validate);
+  }
+
   /** Bytes held waiting for the rest of a frame (bounded by MAX_EVENT_FRAME + header). */
   get buffered(): number {
     return this.#buffered;
