@@ -24,9 +24,15 @@ import { MAX_TRUSTED_TAGS } from './registry-protocol.ts';
 import { REGISTRY_KEEPALIVE_MS, type TunnelLimits } from './timers.ts';
 import { formatEndpoint, UdpBindError, UdpPacketConn, type Endpoint } from './transport.ts';
 import { peerContactFromRecord, TrustError, TrustService } from './trust.ts';
+import type { Capability } from './trust-messages.ts';
+import { EventPublisher } from './event-stream.ts';
+import { submitTasks, TaskWorker, type TaskHandler } from './task-service.ts';
 import { NodeStore } from '../store/node-store.ts';
+import { EventLogStore } from '../store/event-log-store.ts';
 
 export const DATABASE_FILE = 'swarm.db';
+/** The event stream's durable log (see publishTopic). */
+export const EVENTS_DB = 'events.db';
 export const PID_FILE = 'daemon.pid';
 export const LOG_FILE = 'daemon.log';
 
@@ -166,6 +172,12 @@ export class Daemon {
   readonly #stopped: Promise<void>;
   #stopHooks: Array<() => Promise<void> | void> = [];
   #roleInfo = new Map<string, () => unknown>();
+  #eventLog: EventLogStore | null = null;
+  #publisher: EventPublisher | null = null;
+  readonly #topics = new Set<string>();
+  #tasks: TaskWorker | null = null;
+  /** Task name → the capability a peer needs to submit it. */
+  readonly #taskCapabilities = new Map<string, Capability>();
   #resolveStopped!: () => void;
 
   private constructor(parts: {
@@ -561,6 +573,35 @@ export class Daemon {
           return { hostname: view.hostname, address: view.address ? formatAddress(view.address) : null, replies };
         },
       },
+      submit_task: {
+        // Tasks change things on other nodes (a firewall): only the node's admin may send them.
+        admin: true,
+        handle: async (p) => {
+          const task = str(p.task, 'task');
+          const payloads = Array.isArray(p.payloads) ? (p.payloads as unknown[]) : [];
+          if (payloads.length === 0 || !payloads.every((x) => typeof x === 'object' && x !== null && !Array.isArray(x))) {
+            throw new ControlError('bad_argument', 'payloads must be a non-empty list of objects', 'see swarmctl mitigate --help');
+          }
+          const view = await this.#resolvePeer(str(p.target, 'target'));
+          const name = view.hostname ?? String(p.target);
+          if (!this.trust.isTrusted(view.keyId)) {
+            throw new TrustError('trust_not_trusted', `${name} is not trusted`, `ask for trust first: swarmctl handshake ${name} "why"`);
+          }
+          const record = this.trust.trusted().find((t) => t.peerKey === view.keyId);
+          const bodies = payloads as Record<string, unknown>[];
+          for (const body of bodies) this.store.audit.append('admin', 'task.submitted', String(body.id), { task, to: name, peer: view.keyId, request: body });
+          let results;
+          try {
+            results = await submitTasks({ node: this.node, peerKeyId: view.keyId, task, payloads: bodies, signerKey: this.identity.publicKey, sign: (m) => this.identity.sign(m) });
+          } catch (err) {
+            const hint = record && !record.capsReceived.includes('mitigation.request') && task === 'mitigation' ? ` (${name} has not granted this node mitigation.request)` : '';
+            for (const body of bodies) this.store.audit.append('admin', 'task.unanswered', String(body.id), { task, to: name, error: (err as Error).message });
+            throw new DaemonError('unreachable', `${task} to ${name} failed: ${(err as Error).message}${hint}`, 'check that the peer daemon runs and serves this task (swarmctl peers)');
+          }
+          for (const r of results) this.store.audit.append(name, `task.${r.status}`, r.id || '(no id)', { task, code: r.code ?? null, reason: r.reason ?? null, detail: r.detail ?? null });
+          return { target: name, address: view.address ? formatAddress(view.address) : null, results };
+        },
+      },
       audit: {
         admin: false,
         handle: (p) => ({
@@ -586,6 +627,55 @@ export class Daemon {
   }
 
   /**
+   * The node's event stream (port 1002), shared by its roles: each role names the topics it
+   * publishes. Peers read a topic only if it was named here and this node granted them
+   * `events.subscribe` (checked on subscribe and before every batch). Events are kept in
+   * `events.db` in the state directory so subscribers resume after restarts.
+   */
+  publishTopic(topic: string): EventPublisher {
+    this.#topics.add(topic);
+    if (this.#publisher === null) {
+      this.#eventLog = EventLogStore.open(join(this.stateDir, EVENTS_DB));
+      const trust = this.trust;
+      this.#publisher = new EventPublisher({
+        node: this.node,
+        store: this.#eventLog,
+        mayRead: (peer, name) => this.#topics.has(name) && trust.isTrusted(peer) && trust.capabilitiesOf(peer).includes('events.subscribe'),
+      });
+    }
+    return this.#publisher;
+  }
+
+  /**
+   * Serves a task on port 1003 to trusted peers this node granted `capability`. Requests refused
+   * before the handler (unsigned, wrong signer, bad signature, no capability, stale, malformed)
+   * are answered with their reason and recorded in the node's audit log.
+   */
+  serveTask(task: string, capability: Capability, handler: TaskHandler): void {
+    if (this.#tasks === null) {
+      const trust = this.trust;
+      this.#tasks = new TaskWorker({
+        node: this.node,
+        mayRequest: (peer, name) => {
+          const needed = this.#taskCapabilities.get(name);
+          return needed !== undefined && trust.isTrusted(peer) && trust.capabilitiesOf(peer).includes(needed);
+        },
+        onRefused: (peer, refusal) => {
+          this.store.audit.append(peer.hostname ?? peer.key, 'task.refused', refusal.id || '(no id)', { task: refusal.task, code: refusal.code, reason: refusal.reason, peer: peer.key });
+          this.#log(`task: refused ${refusal.task || 'request'} ${refusal.id} from ${peer.hostname ?? peer.key}: ${refusal.code}: ${refusal.reason}`);
+        },
+      });
+    }
+    this.#taskCapabilities.set(task, capability);
+    this.#tasks.handle(task, handler);
+  }
+
+  /** Adds a control-socket method for a role (e.g. `decisions`, `executor.flush`). */
+  addControlMethod(name: string, method: ControlMethod): void {
+    this.#control.register(name, method);
+  }
+
+  /**
    * Runs `hook` when the daemon stops, before the node closes: agent roles (monitor, executor)
    * stop reading and publishing while their streams can still end cleanly. Hooks run in reverse
    * order of registration; one that fails is logged and the others still run.
@@ -605,6 +695,9 @@ export class Daemon {
           this.#log(`stop hook failed: ${(err as Error).message}`);
         }
       }
+      this.#tasks?.close();
+      this.#publisher?.close();
+      this.#eventLog?.close();
       if (this.#keepaliveTimer) clearTimeout(this.#keepaliveTimer);
       await Promise.race([this.registry.unregister().catch(() => {}), new Promise((r) => setTimeout(r, 500))]);
       this.trust.close();

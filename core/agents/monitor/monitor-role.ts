@@ -13,8 +13,7 @@
  */
 import { join, resolve } from 'node:path';
 import type { Daemon } from '../../overlay/daemon.ts';
-import { EventPublisher } from '../../overlay/event-stream.ts';
-import { EventLogStore } from '../../store/event-log-store.ts';
+import type { EventPublisher } from '../../overlay/event-stream.ts';
 import type { AnomalyUpdate } from './detect/anomaly.ts';
 import { createDetectorEngine, type DetectorEngine } from './detect/engine.ts';
 import type { DetectionRule } from './detect/rules.ts';
@@ -26,7 +25,6 @@ import { OffsetStore } from './source/offset-store.ts';
 import { openLogSource, parseSourceSpec } from './source/source-spec.ts';
 
 export const ANOMALY_TOPIC = 'anomalies';
-export const EVENTS_DB = 'events.db';
 export const MONITOR_DB = 'monitor.db';
 /** How often anomalies of sources that went quiet are closed (wall clock). */
 const EXPIRE_EVERY_MS = 1_000;
@@ -70,7 +68,6 @@ export class MonitorRole {
   readonly publisher: EventPublisher;
   readonly #engine: DetectorEngine;
   readonly #sources: LogSource[];
-  readonly #eventLog: EventLogStore;
   readonly #offsets: OffsetStore;
   readonly #log: (line: string) => void;
   readonly #now: () => number;
@@ -85,20 +82,12 @@ export class MonitorRole {
     const stateDir = options.daemon.stateDir;
     this.#log = options.log ?? (() => {});
     this.#now = options.now ?? Date.now;
-    this.#eventLog = EventLogStore.open(join(stateDir, EVENTS_DB));
     this.#offsets = OffsetStore.open(join(stateDir, MONITOR_DB));
-    const trust = options.daemon.trust;
-    this.publisher = new EventPublisher({
-      node: options.daemon.node,
-      store: this.#eventLog,
-      mayRead: (peer, topic) => topic === ANOMALY_TOPIC && trust.isTrusted(peer) && trust.capabilitiesOf(peer).includes('events.subscribe'),
-    });
+    this.publisher = options.daemon.publishTopic(ANOMALY_TOPIC);
     this.#engine = createDetectorEngine(options.rules);
     try {
       this.#sources = options.specs.map((spec) => openSource(spec, this.#offsets, options.from ?? 'end'));
     } catch (err) {
-      this.publisher.close();
-      this.#eventLog.close();
       this.#offsets.close();
       throw err;
     }
@@ -115,7 +104,7 @@ export class MonitorRole {
       lines: sources.reduce((n, s) => n + s.lines, 0),
       events: this.#events,
       reports: this.#reports,
-      subscribers: this.publisher.subscribers().length,
+      subscribers: this.publisher.subscribers().filter((s) => s.topic === ANOMALY_TOPIC).length,
     };
   }
 
@@ -169,8 +158,6 @@ export class MonitorRole {
     clearInterval(this.#timer);
     await Promise.all(this.#sources.map((s) => s.close()));
     await Promise.allSettled(this.#loops);
-    this.publisher.close();
-    this.#eventLog.close();
     this.#offsets.close();
   }
 }
