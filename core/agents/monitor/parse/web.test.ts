@@ -36,6 +36,19 @@ test('an nginx user name cannot move the client: the address is the one in the t
   assert.equal(event?.sourceIp, '198.51.100.4');
 });
 
+test('an Apache 2.4 IPv6 client is written without brackets, its port appended; 2.2 wrote no port', () => {
+  const parser = createLineParser();
+  const lines = [
+    '[Fri Jun 14 11:23:02.500000 2024] [auth_basic:error] [pid 1:tid 2] [client 2001:db8::172:50172] AH01617: user u: authentication failure for "/": Password Mismatch',
+    '[Fri Jun 14 11:23:02.500000 2024] [auth_basic:error] [pid 1:tid 2] [client 2001:db8::172:8080] AH01617: user u: authentication failure for "/": Password Mismatch',
+    '[Fri Jun 14 11:23:02 2024] [error] [client 2001:db8::172:8080] user u: authentication failure for "/": Password Mismatch',
+  ];
+  assert.deepEqual(
+    lines.map((text, i) => parser.push(text, i + 1)[0]?.sourceIp),
+    ['2001:db8::172', '2001:db8::172', '2001:db8::172:8080'],
+  );
+});
+
 test('probe paths: the first segment, under admin/, or a give-away file anywhere', () => {
   for (const path of ['/phpMyAdmin-4.9/index.php', '/pma/', '//admin/pma/scripts/setup.php', '/wp-login.php?redirect=1', '/blog/wp-login.php', '/cgi-bin/test.cgi', '/.git/config', '/roundcube/']) {
     assert.equal(isBotProbePath(path), true, path);

@@ -152,6 +152,8 @@ export function apacheMessage(ctx: LineContext, out: SecurityEvent[]): void {
   const m = ctx.message;
   let i = 0;
   let client: string | null = null;
+  /** 2.4 (the format with a `[pid N]` tag) writes the client's port after its address; 2.2 did not. */
+  let withPort = false;
   // The client tag comes within the first few tags; text after it is the request's (attacker's) to write.
   for (let tags = 0; tags < 4; tags++) {
     while (m.charCodeAt(i) === 0x20) i++;
@@ -159,10 +161,11 @@ export function apacheMessage(ctx: LineContext, out: SecurityEvent[]): void {
     if (m.startsWith('[client ', i)) {
       const end = clientTagEnd(m, i + 8);
       if (end < 0) return;
-      client = apacheClient(m.slice(i + 8, end));
+      client = apacheClient(m.slice(i + 8, end), withPort);
       i = end + 1;
       break;
     }
+    if (m.startsWith('[pid ', i)) withPort = true;
     const end = m.indexOf(']', i);
     if (end < 0) return;
     i = end + 1;
@@ -187,8 +190,15 @@ function clientTagEnd(m: string, start: number): number {
   return m.indexOf(']', start);
 }
 
-/** `1.2.3.4`, `1.2.3.4:51380`, `[2001:db8::1]:51548`, `2001:db8::1` (2.2 wrote IPv6 bare, without port). */
-function apacheClient(token: string): string | null {
+/** A port number as Apache appends it to the client address. */
+const PORT = /^\d{1,5}$/;
+
+/**
+ * `1.2.3.4`, `1.2.3.4:51380`, `[2001:db8::1]:51548`, `2001:db8::1:51548` (2.4 writes `%s:%d`: an
+ * IPv6 address unbracketed, its port appended), `2001:db8::1` (2.2 wrote IPv6 bare, without port).
+ * `withPort`: the line is in 2.4's format, so a trailing `:digits` is the port, not a last group.
+ */
+function apacheClient(token: string, withPort: boolean): string | null {
   if (token.charCodeAt(0) === 0x5b) {
     const close = token.indexOf(']');
     return close < 0 ? null : normaliseAddress(token.slice(1, close));
@@ -196,6 +206,11 @@ function apacheClient(token: string): string | null {
   const firstColon = token.indexOf(':');
   if (firstColon < 0) return normaliseAddress(token);
   if (token.indexOf(':', firstColon + 1) < 0) return normaliseAddress(token.slice(0, firstColon)); // v4:port
+  const lastColon = token.lastIndexOf(':');
+  if (withPort && PORT.test(token.slice(lastColon + 1))) {
+    const address = normaliseAddress(token.slice(0, lastColon));
+    if (address !== null) return address;
+  }
   return normaliseAddress(token);
 }
 
