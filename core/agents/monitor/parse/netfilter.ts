@@ -21,6 +21,10 @@ export function createNetfilterParser(): FormatParser {
       const m = ctx.message;
       const inAt = m.indexOf('IN=');
       if (inAt < 0 || (inAt > 0 && m.charCodeAt(inAt - 1) !== 0x20)) return;
+      // An empty IN= is a packet this host sent (OUTPUT chain): its SRC is our own address, and
+      // counting it would have the scan detector propose blocking ourselves.
+      const inEnd = inAt + 3;
+      if (inEnd >= m.length || m.charCodeAt(inEnd) === 0x20) return;
       const srcAt = m.indexOf(' SRC=', inAt);
       if (srcAt < 0) return;
       const prefix = m.slice(0, inAt).toUpperCase();
