@@ -31,7 +31,7 @@ export function parseDuration(value: unknown): DurationParse {
   } else {
     return { ok: false, why: 'must be a duration such as "1h" or a number of seconds' };
   }
-  if (seconds > MAX_DURATION_SECONDS) return { ok: false, why: `${seconds} s is more than 10 years` };
+  if (!(seconds <= MAX_DURATION_SECONDS)) return { ok: false, why: `${typeof value === 'string' ? JSON.stringify(value.slice(0, 40)) : `${seconds} s`} is more than 10 years` };
   return { ok: true, seconds };
 }
 

@@ -204,10 +204,11 @@ export function buildEnrichmentPrompt(subject: EnrichmentSubject, nonce: string 
   for (const e of evidence) untrusted.push(literal(`${isoMinute(e.time)} ${cleanText(e.agent, PROMPT_LIMITS.valueChars)}: ${e.text}`, PROMPT_LIMITS.lineChars));
 
   // Bound the block as a whole: whole lines only, so no literal is cut open.
+  const omitted = '(more data left out)\n';
   let block = '';
   for (const line of untrusted) {
-    if (block.length + line.length + 1 > PROMPT_LIMITS.untrustedBlockChars) {
-      block += '(more data left out)\n';
+    if (block.length + line.length + 1 > PROMPT_LIMITS.untrustedBlockChars - omitted.length) {
+      block += omitted;
       break;
     }
     block += `${line}\n`;
@@ -304,7 +305,7 @@ export class IncidentEnricher {
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         abort.abort();
-        reject(new EnrichmentError('timeout', `LLM enrichment timed out: ${this.label} gave no answer within ${formatDuration(this.timeoutMs / 1000)} (the proposal stands without a summary; check that the endpoint is up, or raise SWARM_LLM_TIMEOUT_MS)`));
+        reject(new EnrichmentError('timeout', `LLM enrichment timed out: ${this.label} gave no answer within ${this.timeoutMs < 1000 ? `${this.timeoutMs} ms` : formatDuration(this.timeoutMs / 1000)} (the proposal stands without a summary; check that the endpoint is up, or raise SWARM_LLM_TIMEOUT_MS)`));
       }, this.timeoutMs);
     });
     try {

@@ -43,6 +43,7 @@ import {
   type ApprovalTerms,
   type MitigationResult,
   type ProposalStatus,
+  type ProposalTrigger,
 } from './proposals.ts';
 import { sourceKeyOf } from './source-key.ts';
 import {
@@ -117,6 +118,8 @@ export interface OrchestratorStats {
 
 export type ChangeListener = (change: IncidentChange) => void;
 
+type AutoApprovals = Array<{ proposalSeq: number; mitigation: ApprovedMitigation; audit: AuditRecord }>;
+
 const DEFAULT_SWEEP_EVERY_MS = 60_000;
 const DEFAULT_LIST_LIMIT = 200;
 const MAX_LIST_LIMIT = 1_000;
@@ -152,6 +155,8 @@ export class Orchestrator {
   readonly #enricher: IncidentEnricher | null;
   readonly #listeners = new Set<ChangeListener>();
   readonly #enrichments = new Map<number, Promise<ProposalView>>();
+  /** Proposals to (re-)enrich once the ingest transaction that created or changed them commits. */
+  readonly #enrichAfterCommit = new Set<number>();
   #sweepTimer: NodeJS.Timeout | null = null;
   #closed = false;
   #stats = { ingested: 0, stale: 0, invalid: 0, lastInvalid: null as string | null };
@@ -237,9 +242,11 @@ export class Orchestrator {
   ingestBatch(agent: string, updates: ReadonlyArray<AnomalyUpdate | unknown>): IncidentChange[] {
     this.#open();
     const now = this.#now();
+    this.#enrichAfterCommit.clear(); // left over only if an earlier batch rolled back
     const touched = new Map<number, 'opened' | 'updated' | 'reopened'>();
     const created: StoredProposal[] = [];
-    const autoApproved: Array<{ proposalSeq: number; mitigation: ApprovedMitigation; audit: AuditRecord }> = [];
+    const updatedProposals = new Set<number>();
+    const autoApproved: AutoApprovals = [];
     this.#store.transaction(() => {
       for (const update of updates) {
         const parsed = memberOfUpdate(agent, update, now, this.policy.ipv6CorrelationPrefix);
@@ -280,7 +287,7 @@ export class Orchestrator {
           touched.set(seq, 'reopened');
         } else if (!touched.has(seq)) touched.set(seq, 'updated');
       }
-      for (const seq of touched.keys()) this.#considerProposal(seq, now, created, autoApproved);
+      for (const seq of touched.keys()) this.#considerProposal(seq, now, created, updatedProposals, autoApproved);
     });
     const changes: IncidentChange[] = [];
     for (const [seq, event] of touched) {
@@ -291,22 +298,33 @@ export class Orchestrator {
       const view = this.#proposalView(p.seq);
       if (view) changes.push({ type: 'proposal', event: 'created', proposal: view });
     }
+    const autoSeqs = new Set(autoApproved.map((a) => a.proposalSeq));
+    for (const seq of updatedProposals) {
+      const view = autoSeqs.has(seq) ? null : this.#proposalView(seq);
+      if (view) changes.push({ type: 'proposal', event: 'updated', proposal: view });
+    }
     for (const a of autoApproved) {
       const view = this.#proposalView(a.proposalSeq);
       if (view) changes.push({ type: 'auto_approved', proposal: view, mitigation: a.mitigation, audit: a.audit });
     }
     this.#emit(changes);
-    if (this.#enricher?.auto) for (const p of created) void this.#enrich(p.seq).catch(() => {});
+    if (this.#enricher?.auto) for (const p of created) this.#enrichAfterCommit.add(p.seq);
+    for (const seq of this.#enrichAfterCommit) void this.#enrich(seq).catch(() => {});
+    this.#enrichAfterCommit.clear();
     return changes;
   }
 
   /** Raises a proposal for the incident if it qualifies and has none in play; auto-approves it if a policy rule says so. */
-  #considerProposal(seq: number, now: number, created: StoredProposal[], autoApproved: Array<{ proposalSeq: number; mitigation: ApprovedMitigation; audit: AuditRecord }>): void {
+  #considerProposal(seq: number, now: number, created: StoredProposal[], updated: Set<number>, autoApproved: AutoApprovals): void {
     const incident = this.#store.incident(seq);
     if (incident === null || incident.closedAt !== null) return;
     const trigger = proposalTrigger(incident, this.policy.thresholds);
     if (trigger === null) return;
     const latest = incident.latestProposal === null ? null : this.#store.proposal(incident.latestProposal);
+    if (latest?.status === 'pending') {
+      this.#followIncident(latest, incident, trigger, now, updated, autoApproved);
+      return;
+    }
     if (!shouldPropose(trigger, latest)) return;
     const cidr = proposedCidr(incident);
     if (cidr === null) return;
@@ -333,18 +351,44 @@ export class Orchestrator {
     const proposal = this.#store.proposal(proposalSeq);
     if (proposal === null) return;
     created.push(proposal);
-    const rule = matchAutoApprove(this.policy.autoApprove, incident, ttlSeconds);
+    this.#autoApprove(proposal, incident, now, autoApproved);
+  }
+
+  /**
+   * A pending proposal follows its incident until someone decides: a worse severity, more rules,
+   * or an IPv6 source hopping inside its /64 update what it says and blocks. Its TTL stays (it
+   * depends on the source's history, not on this incident). Auto-approval is checked again.
+   */
+  #followIncident(proposal: StoredProposal, incident: StoredIncident, trigger: ProposalTrigger, now: number, updated: Set<number>, autoApproved: AutoApprovals): void {
+    const cidr = proposedCidr(incident) ?? proposal.cidr;
+    const reason = proposalReason(incident, trigger, proposal.ttlSeconds, proposal.previousBans);
+    const sameTerms = cidr === proposal.cidr && trigger.severity === proposal.severity && trigger.rules.join('\n') === proposal.triggerRules.join('\n');
+    if (sameTerms && reason === proposal.reason) return;
+    // What the LLM wrote described the proposal as it was; ask again when the terms changed.
+    const enrichAgain = !sameTerms && this.#enricher?.auto === true;
+    const body: ProposalBody = { ...proposal, cidr, reason, severity: trigger.severity, triggerRules: trigger.rules, ...(enrichAgain ? { enrichment: enrichmentRecord('pending') } : {}) };
+    this.#store.updateProposal(proposal.seq, 'pending', body, now);
+    updated.add(proposal.seq);
+    if (enrichAgain) this.#enrichAfterCommit.add(proposal.seq);
+    const current = this.#store.proposal(proposal.seq);
+    if (current && !sameTerms) this.#autoApprove(current, incident, now, autoApproved);
+  }
+
+  /** Approves a new or changed proposal as `system` if, and only if, an auto-approval rule matches it. */
+  #autoApprove(proposal: StoredProposal, incident: StoredIncident, now: number, autoApproved: AutoApprovals): void {
+    const rule = matchAutoApprove(this.policy.autoApprove, incident, proposal.ttlSeconds);
     if (rule === null) return;
+    const targets = proposal.targets.length > 0 ? proposal.targets : [...new Set(this.#executors())].slice(0, MAX_TARGETS);
     if (targets.length === 0) {
-      this.#log(`orchestrator: ${proposalId(proposalSeq)} matches auto-approval rule ${rule.rule} but no executor is known: left for an analyst`);
+      this.#log(`orchestrator: ${proposalId(proposal.seq)} matches auto-approval rule ${rule.rule} but no executor is known: left for an analyst`);
       return;
     }
     try {
       // A savepoint: if the audit callback refuses, this approval is undone and the proposal waits for a person.
-      const outcome = this.#store.savepoint(() => this.#approve(proposal, 'system', { cidr, ttlSeconds, targets, edited: {} }, rule, now));
-      autoApproved.push({ proposalSeq, ...outcome });
+      const outcome = this.#store.savepoint(() => this.#approve(proposal, 'system', { cidr: proposal.cidr, ttlSeconds: proposal.ttlSeconds, targets, edited: {} }, rule, now));
+      autoApproved.push({ proposalSeq: proposal.seq, ...outcome });
     } catch (err) {
-      this.#log(`orchestrator: auto-approval of ${proposalId(proposalSeq)} was not recorded (${err instanceof Error ? err.message : String(err)}): left for an analyst`);
+      this.#log(`orchestrator: auto-approval of ${proposalId(proposal.seq)} was not recorded (${err instanceof Error ? err.message : String(err)}): left for an analyst`);
     }
   }
 

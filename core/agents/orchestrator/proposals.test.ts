@@ -48,6 +48,23 @@ test('a high brute force gets a proposal: block the /32 for the base TTL on the 
   assert.equal(h.orchestrator.proposals().length, 1);
 });
 
+test('a pending proposal follows its incident: worse severity, more rules, an IPv6 source hopping inside its /64', (t) => {
+  const h = harness(t);
+  h.orchestrator.ingest('m1', opened({ id: 'bf', sourceIp: '2001:db8:5:6::1', severity: 'high' }));
+  const [first] = h.orchestrator.proposals();
+  assert.equal(first?.cidr, '2001:db8:5:6::1/128');
+  const changes = h.orchestrator.ingest('m2', opened({ id: 'win', rule: 'success-after-failures', severity: 'critical', sourceIp: '2001:db8:5:6::beef', mitre: 'T1078' }));
+  const update = changes.find((c) => c.type === 'proposal');
+  assert.ok(update?.type === 'proposal' && update.event === 'updated');
+  assert.equal(update.proposal.id, first?.id);
+  assert.equal(update.proposal.cidr, '2001:db8:5:6::/64');
+  assert.equal(update.proposal.severity, 'critical');
+  assert.deepEqual(update.proposal.triggerRules, ['success-after-failures', 'auth-brute-force']);
+  assert.equal(update.proposal.ttlSeconds, first?.ttlSeconds);
+  assert.match(update.proposal.reason, /^success-after-failures \(critical\), auth-brute-force \(high\): 12 attempts seen by 2 agents/);
+  assert.equal(h.orchestrator.proposals().length, 1);
+});
+
 test('no proposal below the threshold; per-rule thresholds and minCount are honoured', (t) => {
   const h = harness(t);
   h.orchestrator.ingest('m1', opened({ id: 'enum', rule: 'user-enumeration', severity: 'medium', sourceIp: '203.0.113.45' }));

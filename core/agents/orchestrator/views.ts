@@ -129,7 +129,7 @@ export type AuditCallback = (actor: string, action: string, subject: string, det
 /** Everything that changed, as it happened; `ingest`, `sweep` and the decision calls return or emit these. */
 export type IncidentChange =
   | { readonly type: 'incident'; readonly event: 'opened' | 'updated' | 'reopened' | 'closed'; readonly incident: IncidentView }
-  | { readonly type: 'proposal'; readonly event: 'created' | 'approved' | 'rejected' | 'result' | 'enrichment_started' | 'enriched' | 'enrichment_failed'; readonly proposal: ProposalView }
+  | { readonly type: 'proposal'; readonly event: 'created' | 'updated' | 'approved' | 'rejected' | 'result' | 'enrichment_started' | 'enriched' | 'enrichment_failed'; readonly proposal: ProposalView }
   | { readonly type: 'auto_approved'; readonly proposal: ProposalView; readonly mitigation: ApprovedMitigation; readonly audit: AuditRecord };
 
 /*
