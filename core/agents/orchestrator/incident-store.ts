@@ -44,12 +44,15 @@ const MIGRATIONS: Migration[] = [
       anomaly_id       TEXT NOT NULL,
       incident_seq     INTEGER NOT NULL REFERENCES incidents (seq),
       source_ip        TEXT NOT NULL,
+      last_seen        INTEGER NOT NULL,
       revision         INTEGER NOT NULL,
       member           TEXT NOT NULL,                      -- JSON IncidentMember (latest revision)
       received_at      INTEGER NOT NULL,
       PRIMARY KEY (agent, anomaly_id)
     ) WITHOUT ROWID;
-    CREATE INDEX incident_anomalies_by_incident ON incident_anomalies (incident_seq, source_ip, agent);
+    CREATE INDEX incident_anomalies_by_source ON incident_anomalies (incident_seq, source_ip);
+    CREATE INDEX incident_anomalies_by_agent ON incident_anomalies (incident_seq, agent);
+    CREATE INDEX incident_anomalies_recent ON incident_anomalies (incident_seq, last_seen);
     CREATE TABLE proposals (
       seq              INTEGER PRIMARY KEY AUTOINCREMENT,
       incident_seq     INTEGER NOT NULL REFERENCES incidents (seq),
@@ -329,18 +332,18 @@ export class IncidentStore {
 
   putMember(incidentSeq: number, member: IncidentMember, now: number): void {
     this.#statement(
-      `INSERT INTO incident_anomalies (agent, anomaly_id, incident_seq, source_ip, revision, member, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (agent, anomaly_id) DO UPDATE SET revision = excluded.revision, member = excluded.member, received_at = excluded.received_at`,
-    ).run(member.agent, member.anomalyId, incidentSeq, member.sourceIp, member.revision, JSON.stringify(member), now);
+      `INSERT INTO incident_anomalies (agent, anomaly_id, incident_seq, source_ip, last_seen, revision, member, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (agent, anomaly_id) DO UPDATE SET last_seen = excluded.last_seen, revision = excluded.revision, member = excluded.member, received_at = excluded.received_at`,
+    ).run(member.agent, member.anomalyId, incidentSeq, member.sourceIp, member.lastSeen, member.revision, JSON.stringify(member), now);
   }
 
   /** An incident's anomalies, most recently active first. */
   members(incidentSeq: number, limit = 1000): StoredMember[] {
-    const rows = this.#statement('SELECT incident_seq, member, received_at FROM incident_anomalies WHERE incident_seq = ?').all(incidentSeq) as Array<{ incident_seq: number; member: string; received_at: number }>;
-    return rows
-      .map((r) => ({ ...(JSON.parse(r.member) as IncidentMember), incidentSeq: r.incident_seq, receivedAt: r.received_at }))
-      .sort((a, b) => b.lastSeen - a.lastSeen || (a.agent < b.agent ? -1 : 1))
-      .slice(0, limit);
+    const rows = this.#statement('SELECT incident_seq, member, received_at FROM incident_anomalies WHERE incident_seq = ? ORDER BY last_seen DESC, agent, anomaly_id LIMIT ?').all(
+      incidentSeq,
+      Math.max(1, Math.floor(limit)),
+    ) as Array<{ incident_seq: number; member: string; received_at: number }>;
+    return rows.map((r) => ({ ...(JSON.parse(r.member) as IncidentMember), incidentSeq: r.incident_seq, receivedAt: r.received_at }));
   }
 
   memberWithSource(incidentSeq: number, sourceIp: string): boolean {

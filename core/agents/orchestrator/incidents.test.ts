@@ -129,6 +129,12 @@ test('incidents close when their anomalies are closed and the source is quiet; a
     orchestrator.sweep().map((c) => c.type === 'incident' && [c.event, c.incident.sourceKey]),
     [['closed', '192.0.2.78/32']],
   );
+  // A late closing report is recorded without reopening the incident.
+  const late = orchestrator.ingest('m1', closed({ id: 'open', sourceIp: '192.0.2.78', rule: 'port-scan', severity: 'low', revision: 4 }));
+  assert.deepEqual(
+    late.map((c) => c.type === 'incident' && [c.event, c.incident.state, c.incident.openAnomalies]),
+    [['updated', 'closed', 0]],
+  );
   // The monitor comes back with a newer revision of the stale anomaly: the incident reopens.
   const reopened = orchestrator.ingest('m1', updated({ id: 'open', sourceIp: '192.0.2.78', rule: 'port-scan', severity: 'low', revision: 5 }));
   assert.deepEqual(

@@ -281,7 +281,7 @@ export class Orchestrator {
         });
         this.#store.updateIncidentFacts(seq, agg, now);
         this.#store.putMember(seq, member, now);
-        if (incident.closedAt !== null) {
+        if (incident.closedAt !== null && member.state === 'open') {
           // A monitor that went quiet (and so let the incident close as stale) is reporting again.
           this.#setState(seq, false, incident.latestProposal, now);
           touched.set(seq, 'reopened');
