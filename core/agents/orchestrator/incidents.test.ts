@@ -177,6 +177,15 @@ test('hostile text from a monitor is clipped and flattened; evidence is bounded 
   );
 });
 
+test('user names are read from the monitor\'s { sample, total } or from a flat list with usersTotal', () => {
+  const flat = memberOfUpdate('m1', { type: 'updated', anomaly: { ...opened().anomaly, users: ['root', 'admin', 'root'], usersTotal: 40 } }, T0, 64);
+  assert.ok(flat.ok);
+  assert.deepEqual([flat.member.users, flat.member.usersTotal], [['root', 'admin'], 40]);
+  const nested = memberOfUpdate('m1', opened({ users: ['oracle'] }), T0, 64);
+  assert.ok(nested.ok);
+  assert.deepEqual([nested.member.users, nested.member.usersTotal], [['oracle'], 1]);
+});
+
 test('mergeEvidence keeps exactly the first and last lines of everything seen, each once, in any order of arrival', () => {
   const line = (i: number, agent = 'm1'): IncidentEvidence => ({ agent, rule: 'r', line: i, time: T0 + i, text: `l${i}` });
   const all = Array.from({ length: 50 }, (_, i) => line(i));

@@ -148,7 +148,8 @@ export function memberOfUpdate(agent: string, update: AnomalyUpdate | unknown, n
   const closed = update.type === 'closed' || a.state === 'closed';
   const rule = cleanText(a.rule.trim(), INCIDENT_LIMITS.ruleLength);
   const agentName = cleanText(agent.trim(), INCIDENT_LIMITS.agentLength);
-  const usersField = isPlainObject(a.users) ? a.users : {};
+  // The monitor's { sample, total }, or a plain list (as the console's feed reshapes it).
+  const usersField: Record<string, unknown> = Array.isArray(a.users) ? { sample: a.users, total: a.usersTotal } : isPlainObject(a.users) ? a.users : {};
   const users: string[] = [];
   for (const u of Array.isArray(usersField.sample) ? usersField.sample : []) {
     if (users.length >= INCIDENT_LIMITS.usersPerAnomaly) break;
