@@ -62,6 +62,19 @@ import {
   type ProposalView,
 } from './views.ts';
 
+// The console's one import: the class, and everything its methods take and return.
+export type { ApprovedMitigation, AuditCallback, AuditRecord, IncidentAnomalyView, IncidentChange, IncidentView, ProposalView } from './views.ts';
+export type { EnrichmentEndpoint, EnrichmentOptions } from './enrichment.ts';
+export type { EnrichmentRecord, EnrichmentStatus } from './incident-store.ts';
+export type { IncidentEvidence, IncidentState } from './incidents.ts';
+export type { AutoApproveRule, OrchestratorPolicy, PolicyInput } from './policy.ts';
+export type { ApprovalEdits, MitigationAction, MitigationResult, ProposalStatus } from './proposals.ts';
+export { enrichmentOptionsFromEnv } from './enrichment.ts';
+export { INCIDENT_STATES } from './incidents.ts';
+export { OrchestratorError, type OrchestratorErrorCode } from './orchestrator-error.ts';
+export { DEFAULT_POLICY, parsePolicy } from './policy.ts';
+export { MITIGATION_RESULTS, PROPOSAL_STATUSES } from './proposals.ts';
+
 export interface OrchestratorOptions {
   /** The incident database, e.g. `<stateDir>/incidents.db`. */
   readonly dbPath: string;
