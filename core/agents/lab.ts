@@ -1,6 +1,6 @@
 /**
  * The local lab: a registry and three nodes on loopback, so a newcomer sees a working swarm at
- * once. The console node (local-threat-orchestrator) receives trust requests from a log monitor
+ * once: a log monitor replaying a realistic sshd log, and a dry-run firewall executor. The console node (local-threat-orchestrator) receives trust requests from a log monitor
  * and a firewall executor, exactly as it would from real agents on edge servers.
  *
  * State lives under one directory (default ~/.swarm/lab), so trust decisions survive restarts.
@@ -13,6 +13,7 @@ import { formatEndpoint } from '../overlay/transport.ts';
 import { builtInRules } from './monitor/detect/rules.ts';
 import { startSshdReplay } from './monitor/lab-replay.ts';
 import { MonitorRole } from './monitor/monitor-role.ts';
+import { ExecutorRole } from './executor/executor-role.ts';
 
 export const LAB_CONSOLE = 'local-threat-orchestrator';
 /** The lab monitor's log, under its state directory; the replay appends to it. */
@@ -28,7 +29,7 @@ export const LAB_AGENTS = [
   {
     hostname: 'aws-firewall-executor',
     justification: 'firewall executor on the AWS edge: applies analyst-approved block rules and reports results',
-    offer: ['mitigation.request'],
+    offer: ['mitigation.request', 'events.subscribe'],
     want: ['events.publish'],
   },
 ] as const;
@@ -71,6 +72,8 @@ export async function startLabAgents(options: { root: string; registry: string; 
       });
       agents.push(daemon);
       if (agent.hostname === 'gcp-log-monitor') attachLabMonitor(daemon, join(options.root, agent.hostname, LAB_AUTH_LOG), log);
+      // The lab's executor records decisions without touching any firewall (dry-run).
+      if (agent.hostname === 'aws-firewall-executor') await ExecutorRole.start({ daemon, backend: 'dry-run', policy: {}, log: (l) => log(`aws-firewall-executor: ${l}`) });
       const alreadyAsked =
         daemon.trust.isTrusted(options.consoleKey) || daemon.trust.pending().outgoing.some((r) => r.peerKey === options.consoleKey && r.status !== 'approved');
       if (!alreadyAsked) {

@@ -30,6 +30,10 @@ export const VERB_LOADERS: Record<string, () => Promise<Verb>> = {
   console: async () => (await import('./verbs/console.ts')).consoleVerb,
   'monitor scan': async () => (await import('./verbs/monitor.ts')).monitorScan,
   'monitor rules': async () => (await import('./verbs/monitor.ts')).monitorRules,
+  mitigate: async () => (await import('./verbs/executor.ts')).mitigate,
+  decisions: async () => (await import('./verbs/executor.ts')).decisions,
+  'executor flush': async () => (await import('./verbs/executor.ts')).executorFlush,
+  'executor revoke': async () => (await import('./verbs/executor.ts')).executorRevoke,
 };
 
 /**
@@ -38,8 +42,9 @@ export const VERB_LOADERS: Record<string, () => Promise<Verb>> = {
  * list equals what the verbs' specs declare, so it cannot drift.
  */
 export const VALUE_OPTIONS: ReadonlySet<string> = new Set([
-  '--cap', '--count', '--db', '--dir', '--filter', '--hostname', '--interval', '--keepalive', '--limit', '--listen', '--mode', '--monitor',
-  '--monitor-from', '--network', '--offer', '--port', '--registry', '--registry-key', '--rules', '--state-dir', '--timeout', '--wait', '--want',
+  '--allow', '--block', '--cap', '--count', '--db', '--dir', '--executor', '--filter', '--hostname', '--incident', '--interval', '--keepalive',
+  '--limit', '--listen', '--max-entries', '--max-ttl', '--mode', '--monitor', '--monitor-from', '--netns', '--network', '--offer', '--port',
+  '--reason', '--registry', '--registry-key', '--rules', '--state-dir', '--timeout', '--ttl', '--unblock', '--wait', '--want',
   '-W', '-c', '-i',
 ]);
 

@@ -137,7 +137,13 @@ export type ConsoleEvent =
    * that changed but did not fit in this push (a burst): a client that shows the newest items
    * should re-read the first page. `total`: items the feed holds now.
    */
-  | { type: 'feed'; added: FeedItemRow[]; updated: FeedItemRow[]; missed: number; total: number };
+  | { type: 'feed'; added: FeedItemRow[]; updated: FeedItemRow[]; missed: number; total: number }
+  /** Incidents and proposals that changed (upsert by id), as the orchestrator reports them. */
+  | { type: 'incidents'; incidents: IncidentRow[]; proposals: ProposalRow[] }
+  /** Executor decisions that changed (upsert by executor + requestId). */
+  | { type: 'decisions'; upsert: DecisionRow[] }
+  /** The audit log grew: re-read it if the Audit view is open. */
+  | { type: 'audit'; entries: number };
 
 export interface HandshakeResultView {
   status: 'trusted' | 'pending' | 'rejected' | 'sending';
@@ -162,10 +168,29 @@ export interface ConsoleMethods {
   feedFacets: { params: Record<string, never>; result: FeedFacets };
   /** One item with its evidence lines and every user it names (for the detail pane). */
   feedItem: { params: { seq: number }; result: FeedItemDetail };
+  /** Incidents (newest first) with their proposals, and the executors a mitigation can go to. */
+  incidents: { params: Record<string, never>; result: IncidentsView };
+  /** One incident with the anomalies it correlates (for the detail pane). */
+  incidentDetail: { params: { incidentId: string }; result: IncidentDetailView };
+  /**
+   * Approves a pending proposal, possibly edited, then signs one mitigation request per target
+   * executor and sends it (port 1003). Resolves once every executor answered (or timed out).
+   */
+  approveProposal: { params: { proposalId: string; cidr: string | null; ttlSeconds: number | null; targets: string[] | null }; result: ApprovalOutcome };
+  rejectProposal: { params: { proposalId: string; reason: string }; result: ProposalRow };
+  /** Blocks the executors reported (newest first); active ones carry expiresAt. */
+  decisions: { params: Record<string, never>; result: { decisions: DecisionRow[] } };
+  /** Asks the executor to lift one block now (a signed unblock request). */
+  revokeDecision: { params: { executor: string; requestId: string; reason: string }; result: DecisionRow };
+  /** The console node's audit log, newest first, and whether its hash chain verifies. */
+  auditLog: { params: { limit: number }; result: AuditLogView };
 }
 
 export type ConsoleMethod = keyof ConsoleMethods;
-export const CONSOLE_METHODS: readonly ConsoleMethod[] = ['snapshot', 'approve', 'reject', 'revoke', 'handshake', 'saveSettings', 'feedPage', 'feedCounts', 'feedFacets', 'feedItem'];
+export const CONSOLE_METHODS: readonly ConsoleMethod[] = [
+  'snapshot', 'approve', 'reject', 'revoke', 'handshake', 'saveSettings', 'feedPage', 'feedCounts', 'feedFacets', 'feedItem',
+  'incidents', 'incidentDetail', 'approveProposal', 'rejectProposal', 'decisions', 'revokeDecision', 'auditLog',
+];
 
 export type ConsoleCall = { [M in ConsoleMethod]: { method: M; params: ConsoleMethods[M]['params'] } }[ConsoleMethod];
 
@@ -564,6 +589,46 @@ export function parseConsoleCall(method: unknown, rawParams: unknown): Parsed<Co
       if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 1) return bad('feedItem: "seq" must be a positive integer', 'pass the seq of a row from feedPage or a feed event');
       return { ok: true, value: { method: 'feedItem', params: { seq } } };
     }
+    case 'incidents':
+    case 'decisions': {
+      const keys = checkKeys(method, params, []);
+      return keys.ok ? { ok: true, value: { method, params: {} } as ConsoleCall } : keys;
+    }
+    case 'incidentDetail': {
+      const keys = checkKeys(method, params, ['incidentId']);
+      if (!keys.ok) return keys;
+      const id = requiredText(method, params, 'incidentId', 64);
+      return id.ok ? { ok: true, value: { method: 'incidentDetail', params: { incidentId: id.value } } } : id;
+    }
+    case 'approveProposal':
+      return parseApproveProposal(params);
+    case 'rejectProposal': {
+      const keys = checkKeys(method, params, ['proposalId', 'reason']);
+      if (!keys.ok) return keys;
+      const id = requiredText(method, params, 'proposalId', 64);
+      if (!id.ok) return id;
+      const reason = requiredText(method, params, 'reason', MAX_REASON_BYTES);
+      if (!reason.ok) return bad('rejectProposal: a reason is required', 'say why, e.g. "known scanner of our own red team"');
+      return { ok: true, value: { method: 'rejectProposal', params: { proposalId: id.value, reason: reason.value } } };
+    }
+    case 'revokeDecision': {
+      const keys = checkKeys(method, params, ['executor', 'requestId', 'reason']);
+      if (!keys.ok) return keys;
+      const executor = requiredText(method, params, 'executor', MAX_TARGET_LENGTH);
+      if (!executor.ok) return executor;
+      const requestId = requiredText(method, params, 'requestId', 128);
+      if (!requestId.ok) return requestId;
+      const reason = optionalText(method, params, 'reason', MAX_REASON_BYTES);
+      if (!reason.ok) return reason;
+      return { ok: true, value: { method: 'revokeDecision', params: { executor: executor.value, requestId: requestId.value, reason: reason.value } } };
+    }
+    case 'auditLog': {
+      const keys = checkKeys(method, params, ['limit']);
+      if (!keys.ok) return keys;
+      const limit = params.limit ?? AUDIT_PAGE_DEFAULT_LIMIT;
+      if (typeof limit !== 'number' || !Number.isSafeInteger(limit) || limit < 1 || limit > AUDIT_PAGE_MAX_LIMIT) return bad(`auditLog: "limit" must be 1-${AUDIT_PAGE_MAX_LIMIT}`, 'ask for fewer entries');
+      return { ok: true, value: { method: 'auditLog', params: { limit } } };
+    }
     case 'saveSettings': {
       const keys = checkKeys(method, params, ['registry', 'hostname']);
       if (!keys.ok) return keys;
@@ -806,4 +871,197 @@ export function parseConsoleRequest(frame: unknown): Parsed<{ id: number; call: 
   const call = parseConsoleCall(frame.method, frame.params);
   if (!call.ok) return { ...call, id };
   return { ok: true, value: { id, call: call.value }, id };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Incidents, mitigations and the audit trail. The shapes mirror the orchestrator's views
+// (core/agents/orchestrator/views.ts) and the executor's decisions; they are restated here so
+// the renderer depends on this file alone. ConsoleService passes the orchestrator's objects
+// through, so the compiler checks the two stay compatible.
+
+export const INCIDENT_STATES = ['open', 'proposed', 'mitigated', 'rejected', 'closed'] as const;
+export type IncidentState = (typeof INCIDENT_STATES)[number];
+export const PROPOSAL_STATUSES = ['pending', 'approved', 'rejected', 'applied', 'refused', 'failed', 'expired', 'revoked'] as const;
+export type ProposalStatus = (typeof PROPOSAL_STATUSES)[number];
+export type MitigationResultStatus = 'applied' | 'refused' | 'failed' | 'expired' | 'revoked';
+export const AUDIT_PAGE_DEFAULT_LIMIT = 200;
+export const AUDIT_PAGE_MAX_LIMIT = 5000;
+/** A block's TTL an analyst may set when editing a proposal (the executor's own limit still applies). */
+export const MITIGATION_TTL_RANGE = { min: 60, max: 30 * 86_400 } as const;
+
+export interface IncidentEvidenceLine {
+  readonly agent: string;
+  readonly rule: string;
+  readonly line: number;
+  readonly text: string;
+}
+
+export interface IncidentRow {
+  readonly id: string;
+  readonly state: IncidentState;
+  /** `A.B.C.D/32`, `NET::/64`, or `host:NAME`. */
+  readonly sourceKey: string;
+  /** False for a source known only by host name: no block can be proposed. */
+  readonly blockable: boolean;
+  readonly sources: readonly string[];
+  readonly sourcesTotal: number;
+  readonly severity: FeedSeverity;
+  readonly rules: ReadonlyArray<{ readonly rule: string; readonly severity: FeedSeverity }>;
+  readonly agents: readonly string[];
+  readonly agentsTotal: number;
+  readonly mitre: readonly string[];
+  readonly count: number;
+  readonly anomalies: number;
+  readonly openAnomalies: number;
+  readonly firstSeen: number;
+  readonly lastSeen: number;
+  /** Attacker-chosen text: show it as text. */
+  readonly users: readonly string[];
+  readonly usersTotal: number;
+  readonly evidence: readonly IncidentEvidenceLine[];
+  readonly evidenceReported: number;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+  readonly closedAt: number | null;
+  readonly proposalId: string | null;
+  readonly proposalStatus: ProposalStatus | null;
+}
+
+export interface IncidentAnomalyRow {
+  readonly agent: string;
+  readonly anomalyId: string;
+  readonly rule: string;
+  readonly severity: FeedSeverity;
+  readonly mitre: string;
+  readonly sourceIp: string;
+  readonly state: 'open' | 'closed';
+  readonly revision: number;
+  readonly count: number;
+  readonly firstSeen: number;
+  readonly lastSeen: number;
+  readonly summary: string;
+  readonly receivedAt: number;
+}
+
+export interface ProposalRow {
+  readonly id: string;
+  readonly incidentId: string;
+  readonly status: ProposalStatus;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+  readonly action: 'block';
+  readonly cidr: string;
+  readonly ttlSeconds: number;
+  readonly targets: readonly string[];
+  readonly reason: string;
+  readonly severity: FeedSeverity;
+  readonly triggerRules: readonly string[];
+  readonly sourceKey: string;
+  /** Earlier bans of this source (escalation); 0 on a first offence. */
+  readonly previousBans: number;
+  readonly decision: {
+    readonly kind: 'approved' | 'rejected';
+    readonly by: string;
+    readonly at: number;
+    readonly reason: string | null;
+    readonly auto: boolean;
+    readonly policyRule: { readonly rule: string; readonly minSeverity: FeedSeverity; readonly maxTtlSeconds: number } | null;
+    readonly edited: { readonly cidr?: string; readonly ttlSeconds?: number; readonly targets?: readonly string[] } | null;
+  } | null;
+  readonly approved: { readonly requestId: string; readonly cidr: string; readonly ttlSeconds: number; readonly targets: readonly string[]; readonly at: number } | null;
+  readonly results: ReadonlyArray<{ readonly target: string; readonly result: MitigationResultStatus; readonly at: number; readonly detail: string | null; readonly expiresAt: number | null }>;
+  /** LLM text for the analyst, display only (`off` when enrichment is not configured). */
+  readonly enrichment: { readonly status: 'off' | 'pending' | 'done' | 'failed'; readonly summary: string | null; readonly rationale: string | null; readonly model: string | null; readonly error: string | null; readonly at: number | null };
+}
+
+export interface IncidentsView {
+  incidents: IncidentRow[];
+  proposals: ProposalRow[];
+  /** Trusted executors that granted this console mitigation.request (possible targets). */
+  executors: string[];
+}
+
+export interface IncidentDetailView {
+  incident: IncidentRow;
+  anomalies: IncidentAnomalyRow[];
+  proposals: ProposalRow[];
+}
+
+/** One executor's answer to an approval. */
+export interface MitigationDelivery {
+  executor: string;
+  status: string;
+  code: string | null;
+  reason: string | null;
+  expiresAt: number | null;
+}
+
+export interface ApprovalOutcome {
+  proposal: ProposalRow;
+  deliveries: MitigationDelivery[];
+}
+
+/** What an executor reported about one request: its block and how it stands. */
+export interface DecisionRow {
+  readonly executor: string;
+  readonly requestId: string;
+  readonly incidentId: string | null;
+  readonly action: 'block' | 'unblock';
+  readonly cidr: string;
+  /** `applied` while active; `refused`, `failed`, `expired`, `revoked` when it ended or never began. */
+  readonly state: string;
+  readonly code: string | null;
+  readonly detail: string | null;
+  readonly reason: string;
+  readonly requestedBy: string;
+  readonly ttlSeconds: number;
+  readonly appliedAt: number | null;
+  readonly expiresAt: number | null;
+  /** Console clock when this row last changed. */
+  readonly updatedAt: number;
+}
+
+export interface AuditRow {
+  readonly seq: number;
+  readonly at: string;
+  /** Fingerprint of the node that wrote it. */
+  readonly node: string;
+  readonly actor: string;
+  readonly action: string;
+  readonly subject: string;
+  readonly details: Record<string, unknown>;
+  readonly hash: string;
+}
+
+export interface AuditLogView {
+  /** Newest first. */
+  entries: AuditRow[];
+  total: number;
+  verify: { ok: boolean; entries: number; brokenAt: number | null; problem: string | null };
+  node: { hostname: string; fingerprint: string };
+}
+
+function parseApproveProposal(params: Record<string, unknown>): Parsed<ConsoleCall> {
+  const method = 'approveProposal';
+  const keys = checkKeys(method, params, ['proposalId', 'cidr', 'ttlSeconds', 'targets']);
+  if (!keys.ok) return keys;
+  const id = requiredText(method, params, 'proposalId', 64);
+  if (!id.ok) return id;
+  const cidr = params.cidr ?? null;
+  if (cidr !== null && (typeof cidr !== 'string' || cidr.trim() === '' || cidr.length > 64)) return bad('approveProposal: "cidr" must be an address or CIDR', 'for example 198.51.100.7/32');
+  const ttl = params.ttlSeconds ?? null;
+  if (ttl !== null && (typeof ttl !== 'number' || !Number.isSafeInteger(ttl) || ttl < MITIGATION_TTL_RANGE.min || ttl > MITIGATION_TTL_RANGE.max)) {
+    return bad(`approveProposal: "ttlSeconds" must be ${MITIGATION_TTL_RANGE.min}-${MITIGATION_TTL_RANGE.max}`, 'a block lasts from one minute to 30 days');
+  }
+  const targets = params.targets ?? null;
+  if (targets !== null && (!Array.isArray(targets) || targets.length === 0 || targets.length > 32 || !targets.every((t) => typeof t === 'string' && t.length > 0 && t.length <= MAX_TARGET_LENGTH))) {
+    return bad('approveProposal: "targets" must list 1-32 executor hostnames', 'pick at least one executor');
+  }
+  return {
+    ok: true,
+    value: {
+      method,
+      params: { proposalId: id.value, cidr: typeof cidr === 'string' ? cidr.trim() : null, ttlSeconds: ttl as number | null, targets: targets as string[] | null },
+    },
+  };
 }

@@ -26,7 +26,9 @@ import { formatEndpoint } from '../overlay/transport.ts';
 import type { TrustEvent } from '../overlay/trust.ts';
 import { AnomalyStore, type AnomalyFilter, type StoredAnomalyRow } from '../store/anomaly-store.ts';
 import type { IncomingRequest, OutgoingRequest } from '../store/node-store.ts';
-import { FeedSubscriptions } from './feed-subscriptions.ts';
+import { MitigationDesk } from './mitigation-desk.ts';
+import { ANOMALIES_TOPIC, anomalyOfReport, TopicSubscriptions } from './topic-subscriptions.ts';
+import { EventLogStore } from '../store/event-log-store.ts';
 import {
   compareFeedRows,
   decodeFeedCursor,
@@ -58,6 +60,10 @@ import type {
 export const CONSOLE_CONFIG_FILE = 'console.json';
 /** The anomaly feed's own database in the state directory (see core/store/anomaly-store.ts for why not swarm.db). */
 export const FEED_DB_FILE = 'feed.db';
+/** Cursors of the event streams the console follows. */
+const CURSORS_DB = 'events.db';
+/** Who decides in this console, as the audit log and the executors record it. */
+const ANALYST = 'console-analyst';
 /** How often liveness (sessions, last seen, registry) is re-read and changes pushed. */
 const REFRESH_MS = 1000;
 /** RTT probes: every trusted peer with a live session, at most this many per round. */
@@ -183,7 +189,10 @@ export class ConsoleService {
   #daemon: Daemon | null = null;
   #labRegistry: RegistryServer | null = null;
   #labAgents: Daemon[] = [];
-  #feedSubscriptions: FeedSubscriptions | null = null;
+  #feedSubscriptions: TopicSubscriptions | null = null;
+  /** Cursors of every event stream this console follows (console's events.db). */
+  #cursors: EventLogStore | null = null;
+  #desk: MitigationDesk | null = null;
   #status: ConsoleStatus = 'unconfigured';
   #statusMessage: string | null = null;
   /** What the clients were last told, to push only differences. */
@@ -275,12 +284,22 @@ export class ConsoleService {
         log: (l) => this.#log(l),
       });
       const daemon = this.#daemon;
-      // Every trusted monitor that granted us events.subscribe streams its anomalies into the feed.
-      const subscriptions = new FeedSubscriptions({
+      const cursors = EventLogStore.open(join(this.stateDir, CURSORS_DB));
+      this.#cursors = cursors;
+      // Incidents, proposals, executors' decisions and the audit trail.
+      const desk = MitigationDesk.open({ daemon, cursors, emit: (event) => this.#emit(event), analyst: ANALYST, log: (l) => this.#log(l) });
+      this.#desk = desk;
+      // Every trusted monitor that granted us events.subscribe streams its anomalies into the feed
+      // (and into the orchestrator, which correlates them into incidents).
+      const subscriptions = new TopicSubscriptions({
         daemon,
-        ingest: (agent, anomalies) => {
-          const result = this.ingestAnomalies(agent, anomalies);
+        topic: ANOMALIES_TOPIC,
+        cursors,
+        publishes: () => true,
+        onEvents: (agent, reports) => {
+          const result = this.ingestAnomalies(agent, reports.map(anomalyOfReport));
           if (result.problems.length > 0) this.#log(`feed from ${agent.hostname}: ${result.problems.slice(0, 3).join('; ')}`);
+          desk.ingestAnomalyReports(agent, reports);
         },
         log: (l) => this.#log(l),
       });
@@ -289,6 +308,7 @@ export class ConsoleService {
       const onTrust = (event: TrustEvent) => {
         this.#onTrustEvent(event);
         subscriptions.sync();
+        desk.sync();
       };
       daemon.trust.events.on('change', onTrust);
       this.#unsubscribeTrust = () => daemon.trust.events.off('change', onTrust);
@@ -327,6 +347,10 @@ export class ConsoleService {
     this.#unsubscribeTrust = null;
     this.#feedSubscriptions?.close();
     this.#feedSubscriptions = null;
+    this.#desk?.close();
+    this.#desk = null;
+    this.#cursors?.close();
+    this.#cursors = null;
     for (const agent of this.#labAgents.reverse()) await agent.stop();
     this.#labAgents = [];
     await this.#daemon?.stop();
@@ -567,6 +591,17 @@ export class ConsoleService {
     return this.#daemon;
   }
 
+  #requireDesk(): MitigationDesk {
+    this.#requireDaemon();
+    if (this.#desk === null) throw new ConsoleError('not_running', 'incidents are unavailable: the console node is not running', 'open Settings and connect to a registry');
+    return this.#desk;
+  }
+
+  /** The mitigation desk, for in-process callers (tests). */
+  get desk(): MitigationDesk | null {
+    return this.#desk;
+  }
+
   /** Runs one validated call (see parseConsoleCall). Errors carry code, message and hint. */
   async handle(call: ConsoleCall): Promise<ConsoleMethods[ConsoleCall['method']]['result']> {
     switch (call.method) {
@@ -613,6 +648,22 @@ export class ConsoleService {
         if (!item) throw new ConsoleError('not_found', `feed item ${call.params.seq} is not stored`, 'it may have been removed by the retention limit; reload the feed');
         return item;
       }
+      case 'incidents':
+        return this.#requireDesk().incidents();
+      case 'incidentDetail':
+        return this.#requireDesk().incidentDetail(call.params.incidentId);
+      case 'approveProposal': {
+        const { proposalId, cidr, ttlSeconds, targets } = call.params;
+        return this.#requireDesk().approve(proposalId, { cidr, ttlSeconds, targets });
+      }
+      case 'rejectProposal':
+        return this.#requireDesk().reject(call.params.proposalId, call.params.reason);
+      case 'decisions':
+        return { decisions: this.#requireDesk().decisions() };
+      case 'revokeDecision':
+        return this.#requireDesk().revoke(call.params.executor, call.params.requestId, call.params.reason);
+      case 'auditLog':
+        return this.#requireDesk().audit(call.params.limit);
     }
   }
 

@@ -27,6 +27,7 @@ import { peerContactFromRecord, TrustError, TrustService } from './trust.ts';
 import type { Capability } from './trust-messages.ts';
 import { EventPublisher } from './event-stream.ts';
 import { submitTasks, TaskWorker, type TaskHandler } from './task-service.ts';
+import type { TaskResultMessage } from './task-wire.ts';
 import { NodeStore } from '../store/node-store.ts';
 import { EventLogStore } from '../store/event-log-store.ts';
 
@@ -577,29 +578,11 @@ export class Daemon {
         // Tasks change things on other nodes (a firewall): only the node's admin may send them.
         admin: true,
         handle: async (p) => {
-          const task = str(p.task, 'task');
           const payloads = Array.isArray(p.payloads) ? (p.payloads as unknown[]) : [];
           if (payloads.length === 0 || !payloads.every((x) => typeof x === 'object' && x !== null && !Array.isArray(x))) {
             throw new ControlError('bad_argument', 'payloads must be a non-empty list of objects', 'see swarmctl mitigate --help');
           }
-          const view = await this.#resolvePeer(str(p.target, 'target'));
-          const name = view.hostname ?? String(p.target);
-          if (!this.trust.isTrusted(view.keyId)) {
-            throw new TrustError('trust_not_trusted', `${name} is not trusted`, `ask for trust first: swarmctl handshake ${name} "why"`);
-          }
-          const record = this.trust.trusted().find((t) => t.peerKey === view.keyId);
-          const bodies = payloads as Record<string, unknown>[];
-          for (const body of bodies) this.store.audit.append('admin', 'task.submitted', String(body.id), { task, to: name, peer: view.keyId, request: body });
-          let results;
-          try {
-            results = await submitTasks({ node: this.node, peerKeyId: view.keyId, task, payloads: bodies, signerKey: this.identity.publicKey, sign: (m) => this.identity.sign(m) });
-          } catch (err) {
-            const hint = record && !record.capsReceived.includes('mitigation.request') && task === 'mitigation' ? ` (${name} has not granted this node mitigation.request)` : '';
-            for (const body of bodies) this.store.audit.append('admin', 'task.unanswered', String(body.id), { task, to: name, error: (err as Error).message });
-            throw new DaemonError('unreachable', `${task} to ${name} failed: ${(err as Error).message}${hint}`, 'check that the peer daemon runs and serves this task (swarmctl peers)');
-          }
-          for (const r of results) this.store.audit.append(name, `task.${r.status}`, r.id || '(no id)', { task, code: r.code ?? null, reason: r.reason ?? null, detail: r.detail ?? null });
-          return { target: name, address: view.address ? formatAddress(view.address) : null, results };
+          return this.submitTasks(str(p.target, 'target'), str(p.task, 'task'), payloads as Record<string, unknown>[], 'admin');
         },
       },
       audit: {
@@ -668,6 +651,31 @@ export class Daemon {
     }
     this.#taskCapabilities.set(task, capability);
     this.#tasks.handle(task, handler);
+  }
+
+  /**
+   * Signs tasks with this node's identity and submits them to a trusted peer (port 1003) on one
+   * stream; resolves with the peer's results in order. Each request and each answer is recorded
+   * in this node's audit log (`actor` says who asked: the CLI's admin, the console's analyst).
+   */
+  async submitTasks(target: string, task: string, payloads: readonly Record<string, unknown>[], actor: string): Promise<{ target: string; address: string | null; results: TaskResultMessage[] }> {
+    const view = await this.#resolvePeer(target);
+    const name = view.hostname ?? target;
+    if (!this.trust.isTrusted(view.keyId)) {
+      throw new TrustError('trust_not_trusted', `${name} is not trusted`, `ask for trust first: swarmctl handshake ${name} "why"`);
+    }
+    const record = this.trust.trusted().find((t) => t.peerKey === view.keyId);
+    for (const body of payloads) this.store.audit.append(actor, 'task.submitted', String(body.id), { task, to: name, peer: view.keyId, request: body });
+    let results: TaskResultMessage[];
+    try {
+      results = await submitTasks({ node: this.node, peerKeyId: view.keyId, task, payloads, signerKey: this.identity.publicKey, sign: (m) => this.identity.sign(m) });
+    } catch (err) {
+      const hint = record && task === 'mitigation' && !record.capsReceived.includes('mitigation.request') ? ` (${name} has not granted this node mitigation.request)` : '';
+      for (const body of payloads) this.store.audit.append(actor, 'task.unanswered', String(body.id), { task, to: name, error: (err as Error).message });
+      throw new DaemonError('unreachable', `${task} to ${name} failed: ${(err as Error).message}${hint}`, 'check that the peer daemon runs and serves this task (swarmctl peers)');
+    }
+    for (const r of results) this.store.audit.append(name, `task.${r.status}`, r.id || '(no id)', { task, code: r.code ?? null, reason: r.reason ?? null, detail: r.detail ?? null });
+    return { target: name, address: view.address ? formatAddress(view.address) : null, results };
   }
 
   /** Adds a control-socket method for a role (e.g. `decisions`, `executor.flush`). */

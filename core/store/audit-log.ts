@@ -125,6 +125,11 @@ export class AuditLog {
     return rows.map(toEntry);
   }
 
+  /** Entries in the log. */
+  count(): number {
+    return (this.#db.prepare('SELECT COUNT(*) AS n FROM audit').get() as { n: number }).n;
+  }
+
   /** Recomputes the chain from the first entry. */
   verify(): AuditVerdict {
     let prev = GENESIS_HASH;

@@ -6,6 +6,9 @@ import { fileURLToPath } from 'node:url';
 import { MonitorRole, type MonitorStats } from '../../agents/monitor/monitor-role.ts';
 import { SourceError } from '../../agents/monitor/source/log-source.ts';
 import { parseSourceSpec } from '../../agents/monitor/source/source-spec.ts';
+import { parseDuration } from '../../agents/orchestrator/duration.ts';
+import type { PolicyConfig } from '../../agents/executor/policy.ts';
+import type { ExecutorStats } from '../../agents/executor/executor-role.ts';
 import { Daemon, daemonPaths, DaemonError, runningDaemonPid, type DaemonOptions } from '../../overlay/daemon.ts';
 import { intOption, UsageError } from '../args.ts';
 import { callDaemon, type Context, type Verb } from '../context.ts';
@@ -31,13 +34,18 @@ interface Info {
   outbox: number;
   dropped_untrusted: number;
   packet_cipher?: { backend: string; reason: string | null };
-  roles?: { monitor?: MonitorStats };
+  roles?: { monitor?: MonitorStats; executor?: ExecutorStats };
   stats: { node: Record<string, number>; trust: Record<string, number> };
 }
 
 function monitorLine(m: MonitorStats): string {
   const sources = m.sources.map((s) => `${s.name} (${s.lines.toLocaleString('en-US')} lines)`).join(', ');
   return `${sources}; ${m.events.toLocaleString('en-US')} events, ${m.reports.toLocaleString('en-US')} anomaly reports, ${m.subscribers} subscriber${m.subscribers === 1 ? '' : 's'}`;
+}
+
+function executorLine(e: ExecutorStats): string {
+  const results = Object.entries(e.results).map(([status, n]) => `${n} ${status}`).join(', ');
+  return `${e.backend}; ${e.active} active block${e.active === 1 ? '' : 's'}${results ? `; ${results}` : ''}`;
 }
 
 function printInfo(ctx: Context, info: Info, headline: string | null): void {
@@ -62,6 +70,7 @@ function printInfo(ctx: Context, info: Info, headline: string | null): void {
     ['undelivered trust msgs', String(info.outbox)],
     ...(info.packet_cipher ? [['packet cipher', `AES-256-GCM, ${info.packet_cipher.backend}${info.packet_cipher.reason ? ` (native: ${info.packet_cipher.reason})` : ''}`] as [string, string]] : []),
     ...(info.roles?.monitor ? [['log monitor', monitorLine(info.roles.monitor)] as [string, string]] : []),
+    ...(info.roles?.executor ? [['firewall executor', executorLine(info.roles.executor)] as [string, string]] : []),
     ['daemon', `pid ${info.pid}, up since ${when(info.started_at)}`],
     ['state dir', info.state_dir],
   ];
@@ -98,7 +107,18 @@ async function runForeground(ctx: Context): Promise<number> {
     }
     const from = ctx.args.values['monitor-from'];
     if (from !== undefined && from !== 'start' && from !== 'end') throw new UsageError(`--monitor-from must be start or end, got "${String(from)}"`, 'end (default) reads only new lines of a log without a saved position');
+    const executor = executorOptions(ctx);
     daemon = await Daemon.start({ ...daemonOptions(ctx), log });
+    if (executor !== null) {
+      try {
+        // Loaded only when asked for: a monitor-only daemon never loads firewall code.
+        const { ExecutorRole } = await import('../../agents/executor/executor-role.ts');
+        await ExecutorRole.start({ daemon, ...executor, log });
+      } catch (err) {
+        await daemon.stop();
+        throw err;
+      }
+    }
     if (monitorSpecs.length > 0) {
       try {
         const role = new MonitorRole({ daemon, specs: monitorSpecs, rules, filters, from: from ?? 'end', log });
@@ -152,7 +172,8 @@ async function runBackground(ctx: Context): Promise<number> {
   for (const spec of stringList(ctx.args.values.monitor)) forwarded.push('--monitor', absoluteSpec(spec));
   for (const filter of stringList(ctx.args.values.filter)) forwarded.push('--filter', resolve(filter));
   if (typeof ctx.args.values.rules === 'string') forwarded.push('--rules', resolve(ctx.args.values.rules));
-  for (const name of ['mode', 'monitor-from']) {
+  for (const allow of stringList(ctx.args.values.allow)) forwarded.push('--allow', allow);
+  for (const name of ['mode', 'monitor-from', 'executor', 'max-ttl', 'max-entries', 'netns']) {
     const value = ctx.args.values[name];
     if (typeof value === 'string') forwarded.push(`--${name}`, value);
   }
@@ -185,6 +206,36 @@ async function runBackground(ctx: Context): Promise<number> {
 }
 
 const GLOBAL_HINT = 'swarmctl [--state-dir DIR] ';
+const EXECUTOR_BACKENDS = ['nftables', 'iptables', 'dry-run'] as const;
+
+/** The firewall executor's settings from the command line, checked before the node starts; null without --executor. */
+function executorOptions(ctx: Context): { backend: (typeof EXECUTOR_BACKENDS)[number]; policy: PolicyConfig; netns?: string } | null {
+  const v = ctx.args.values;
+  const backend = v.executor;
+  if (backend === undefined) {
+    const stray = ['allow', 'max-ttl', 'max-entries', 'netns'].find((name) => v[name] !== undefined);
+    if (stray) throw new UsageError(`--${stray} configures the firewall executor, which needs --executor BACKEND`, 'for example --executor nftables (or dry-run to try it out)');
+    return null;
+  }
+  const name = EXECUTOR_BACKENDS.find((b) => b === backend);
+  if (name === undefined) throw new UsageError(`--executor must be one of ${EXECUTOR_BACKENDS.join(', ')}, got "${String(backend)}"`, 'dry-run records decisions without touching any firewall');
+  let maxTtlSeconds: number | undefined;
+  if (v['max-ttl'] !== undefined) {
+    const parsed = parseDuration(v['max-ttl']);
+    if (!parsed.ok) throw new UsageError(`--max-ttl ${parsed.why}`, 'for example --max-ttl 24h');
+    maxTtlSeconds = parsed.seconds;
+  }
+  const netns = v.netns;
+  if (netns !== undefined && (typeof netns !== 'string' || !/^[A-Za-z0-9_.-]{1,64}$/.test(netns))) {
+    throw new UsageError('--netns must name a network namespace (letters, digits, "_", "-", ".")', 'see ip netns list');
+  }
+  const policy: PolicyConfig = {
+    allowlist: stringList(v.allow).flatMap((a) => a.split(',')).map((a) => a.trim()).filter(Boolean),
+    ...(maxTtlSeconds === undefined ? {} : { maxTtlSeconds }),
+    ...(v['max-entries'] === undefined ? {} : { maxActiveEntries: intOption(v, 'max-entries', 1, 1_000_000, 10_000) }),
+  };
+  return { backend: name, policy, ...(typeof netns === 'string' ? { netns } : {}) };
+}
 
 function stringList(value: unknown): string[] {
   return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
@@ -214,12 +265,18 @@ export const daemonStart: Verb = {
       filter: { type: 'string', multiple: true },
       mode: { type: 'string' },
       'monitor-from': { type: 'string' },
+      executor: { type: 'string' },
+      allow: { type: 'string', multiple: true },
+      'max-ttl': { type: 'string' },
+      'max-entries': { type: 'string' },
+      netns: { type: 'string' },
     },
     positionals: [],
     required: 0,
     usage:
       `${GLOBAL_HINT}daemon start --hostname NAME --registry HOST:PORT [--listen IP:PORT] [--public] [--foreground]\n` +
-      '  log monitor: [--monitor FILE|journald:UNIT|stdin ...] [--rules rules.yaml] [--filter fail2ban-filter.conf ...] [--mode MODE] [--monitor-from end|start]',
+      '  log monitor: [--monitor FILE|journald:UNIT|stdin ...] [--rules rules.yaml] [--filter fail2ban-filter.conf ...] [--mode MODE] [--monitor-from end|start]\n' +
+      '  firewall executor: [--executor nftables|iptables|dry-run] [--allow CIDR ...] [--max-ttl 24h] [--max-entries 10000] [--netns NAME]',
   },
   run(ctx) {
     if (ctx.args.values.foreground) return runForeground(ctx);
