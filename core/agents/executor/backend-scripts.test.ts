@@ -17,37 +17,46 @@ function cidr(text: string): Cidr {
   return r.value;
 }
 
-test('nft setup creates our table, two interval+timeout sets and drop rules in input and forward, idempotently', () => {
+test('nft setup creates our table, hash sets for hosts, interval sets for prefixes and drop rules in input and forward, idempotently', () => {
   const script = nftSetupScript('swarm_soc');
   assert.match(script, /^add table inet swarm_soc/m);
-  assert.match(script, /add set inet swarm_soc blocked4 \{ type ipv4_addr; flags interval,timeout; \}/);
-  assert.match(script, /add set inet swarm_soc blocked6 \{ type ipv6_addr; flags interval,timeout; \}/);
+  assert.match(script, /add set inet swarm_soc blocked4 \{ type ipv4_addr; flags timeout; \}/);
+  assert.match(script, /add set inet swarm_soc blocked6 \{ type ipv6_addr; flags timeout; \}/);
+  assert.match(script, /add set inet swarm_soc blocked4_nets \{ type ipv4_addr; flags interval,timeout; \}/);
+  assert.match(script, /add set inet swarm_soc blocked6_nets \{ type ipv6_addr; flags interval,timeout; \}/);
   assert.match(script, /add chain inet swarm_soc input \{ type filter hook input priority filter - 10; policy accept; \}/);
   assert.match(script, /add chain inet swarm_soc forward \{ type filter hook forward priority filter - 10; policy accept; \}/);
   // Rules are re-written after a flush of the chain, in the same transaction: never duplicated.
-  assert.match(script, /flush chain inet swarm_soc input\nadd rule inet swarm_soc input ip saddr @blocked4 counter drop\nadd rule inet swarm_soc input ip6 saddr @blocked6 counter drop/);
+  assert.match(
+    script,
+    /flush chain inet swarm_soc input\nadd rule inet swarm_soc input ip saddr @blocked4 counter drop\nadd rule inet swarm_soc input ip saddr @blocked4_nets counter drop\nadd rule inet swarm_soc input ip6 saddr @blocked6 counter drop\nadd rule inet swarm_soc input ip6 saddr @blocked6_nets counter drop\n/,
+  );
   assert.doesNotMatch(script, /delete table|flush ruleset|policy drop/);
 });
 
-test('nft block text is add/delete/add per family (refreshes timeouts on every kernel); unblock deletes', () => {
+test('nft block text is add/delete/add per set (refreshes timeouts on every kernel); unblock deletes', () => {
   const script = nftBlockScript('swarm_soc', [
     { cidr: cidr('198.51.100.7'), ttlSeconds: 3600 },
     { cidr: cidr('2001:db8::/48'), ttlSeconds: 60 },
     { cidr: cidr('203.0.113.0/24'), ttlSeconds: 120 },
+    { cidr: cidr('198.51.100.9'), ttlSeconds: 90 },
   ]);
   assert.equal(
     script,
     [
-      'add element inet swarm_soc blocked4 { 198.51.100.7/32 timeout 3600s, 203.0.113.0/24 timeout 120s }',
-      'delete element inet swarm_soc blocked4 { 198.51.100.7/32, 203.0.113.0/24 }',
-      'add element inet swarm_soc blocked4 { 198.51.100.7/32 timeout 3600s, 203.0.113.0/24 timeout 120s }',
-      'add element inet swarm_soc blocked6 { 2001:db8::/48 timeout 60s }',
-      'delete element inet swarm_soc blocked6 { 2001:db8::/48 }',
-      'add element inet swarm_soc blocked6 { 2001:db8::/48 timeout 60s }',
+      'add element inet swarm_soc blocked4 { 198.51.100.7 timeout 3600s, 198.51.100.9 timeout 90s }',
+      'delete element inet swarm_soc blocked4 { 198.51.100.7, 198.51.100.9 }',
+      'add element inet swarm_soc blocked4 { 198.51.100.7 timeout 3600s, 198.51.100.9 timeout 90s }',
+      'add element inet swarm_soc blocked6_nets { 2001:db8::/48 timeout 60s }',
+      'delete element inet swarm_soc blocked6_nets { 2001:db8::/48 }',
+      'add element inet swarm_soc blocked6_nets { 2001:db8::/48 timeout 60s }',
+      'add element inet swarm_soc blocked4_nets { 203.0.113.0/24 timeout 120s }',
+      'delete element inet swarm_soc blocked4_nets { 203.0.113.0/24 }',
+      'add element inet swarm_soc blocked4_nets { 203.0.113.0/24 timeout 120s }',
       '',
     ].join('\n'),
   );
-  assert.equal(nftUnblockScript('swarm_soc', [cidr('2001:db8::7')]), 'delete element inet swarm_soc blocked6 { 2001:db8::7/128 }\n');
+  assert.equal(nftUnblockScript('swarm_soc', [cidr('2001:db8::7')]), 'delete element inet swarm_soc blocked6 { 2001:db8::7 }\n');
   const many = nftBlockScript('t', Array.from({ length: 2500 }, (_, i) => ({ cidr: cidr(`203.0.${Math.floor(i / 250)}.${i % 250}`), ttlSeconds: 60 })));
   assert.equal(many.trim().split('\n').length, 9, '1,000 elements a line, three lines per chunk');
 });
@@ -68,7 +77,7 @@ test('nft -j listings are read: plain addresses, prefixes, timeouts; other sets 
           ],
         },
       },
-      { set: { family: 'inet', name: 'blocked6', table: 'swarm_soc', type: 'ipv6_addr', elem: [{ elem: { val: { prefix: { addr: '2001:db8::', len: 48 } }, timeout: 60, expires: 12 } }] } },
+      { set: { family: 'inet', name: 'blocked6_nets', table: 'swarm_soc', type: 'ipv6_addr', elem: [{ elem: { val: { prefix: { addr: '2001:db8::', len: 48 } }, timeout: 60, expires: 12 } }] } },
       { set: { family: 'inet', name: 'someone_else', table: 'swarm_soc', type: 'ipv4_addr', elem: ['192.0.2.2'] } },
       { chain: { family: 'inet', table: 'swarm_soc', name: 'input' } },
     ],
