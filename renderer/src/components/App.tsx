@@ -1,7 +1,10 @@
 import { useState } from 'react';
+import { AuditView } from './AuditView.tsx';
 import { ConnectionBanner } from './ConnectionBanner.tsx';
+import { DecisionsView } from './DecisionsView.tsx';
 import { FeedView } from './FeedView.tsx';
 import { Header, type ConsoleView } from './Header.tsx';
+import { IncidentsView } from './IncidentsView.tsx';
 import { LoadingView } from './LoadingView.tsx';
 import { MAIN_CONTENT_ID } from './ModalDialog.tsx';
 import { NotificationToasts } from './NotificationToasts.tsx';
@@ -41,6 +44,12 @@ export function App() {
           <SettingsView focusHeading={settingsFromShortcut} />
         ) : view === 'feed' ? (
           <FeedView />
+        ) : view === 'incidents' ? (
+          <IncidentsView />
+        ) : view === 'decisions' ? (
+          <DecisionsView />
+        ) : view === 'audit' ? (
+          <AuditView />
         ) : (
           <>
             <h1 className="visually-hidden">Console</h1>

@@ -1,7 +1,17 @@
 import type { ConnectionState } from '../transport/connection.ts';
 import { useIdentity } from './store-hooks.ts';
 
-export type ConsoleView = 'console' | 'feed' | 'settings';
+export type ConsoleView = 'console' | 'feed' | 'incidents' | 'decisions' | 'audit' | 'settings';
+
+/** The views in the order the navigation offers them; the label is the button's accessible name. */
+const VIEWS: ReadonlyArray<{ view: ConsoleView; label: string }> = [
+  { view: 'console', label: 'Console' },
+  { view: 'feed', label: 'Feed' },
+  { view: 'incidents', label: 'Incidents' },
+  { view: 'decisions', label: 'Decisions' },
+  { view: 'audit', label: 'Audit' },
+  { view: 'settings', label: 'Settings' },
+];
 
 function connectionLabel(connection: ConnectionState): string {
   switch (connection.phase) {
@@ -26,15 +36,11 @@ export function Header({ view, onNavigate }: { view: ConsoleView; onNavigate: (v
         {hostname ? <span className="brand__node mono">{hostname}</span> : null}
       </div>
       <nav aria-label="Views" className="views-nav">
-        <button type="button" className="nav-button" aria-current={view === 'console' ? 'page' : undefined} onClick={() => onNavigate('console')}>
-          Console
-        </button>
-        <button type="button" className="nav-button" aria-current={view === 'feed' ? 'page' : undefined} onClick={() => onNavigate('feed')}>
-          Feed
-        </button>
-        <button type="button" className="nav-button" aria-current={view === 'settings' ? 'page' : undefined} onClick={() => onNavigate('settings')}>
-          Settings
-        </button>
+        {VIEWS.map((entry) => (
+          <button key={entry.view} type="button" className="nav-button" aria-current={view === entry.view ? 'page' : undefined} onClick={() => onNavigate(entry.view)}>
+            {entry.label}
+          </button>
+        ))}
       </nav>
       <div className={`connection-indicator connection-indicator--${connection.phase}`} title="link to the console service">
         <span className="connection-indicator__dot" aria-hidden="true" />

@@ -1,8 +1,11 @@
 import { useId } from 'react';
 import { MAX_REASON_BYTES, utf8Length } from '../../../core/console/api.ts';
 
-/** The "Reason" textbox of reject and revoke, with the byte budget the overlay message allows. */
-export function ReasonField({ value, onChange, purpose }: { value: string; onChange: (value: string) => void; purpose: string }) {
+/**
+ * The "Reason" textbox of reject and revoke, with the byte budget the overlay message allows.
+ * `required`: the decision is not valid without one (rejecting a proposal says why, for the audit trail).
+ */
+export function ReasonField({ value, onChange, purpose, required = false }: { value: string; onChange: (value: string) => void; purpose: string; required?: boolean }) {
   const id = useId();
   const bytes = utf8Length(value);
   const tooLong = bytes > MAX_REASON_BYTES;
@@ -17,9 +20,10 @@ export function ReasonField({ value, onChange, purpose }: { value: string; onCha
         onChange={(event) => onChange(event.target.value)}
         aria-describedby={`${id}-help`}
         aria-invalid={tooLong || undefined}
+        aria-required={required || undefined}
       />
       <p id={`${id}-help`} className={tooLong ? 'field__help field__help--error' : 'field__help'}>
-        {purpose} Optional; {bytes} of {MAX_REASON_BYTES} bytes{tooLong ? ' — too long, shorten it' : ''}.
+        {purpose} {required ? 'Required' : 'Optional'}; {bytes} of {MAX_REASON_BYTES} bytes{tooLong ? ' — too long, shorten it' : ''}.
       </p>
     </div>
   );

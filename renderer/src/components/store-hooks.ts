@@ -6,9 +6,12 @@ import { createContext, useContext } from 'react';
 import { useStore } from 'zustand';
 import { useShallow } from 'zustand/react/shallow';
 import type { ConsoleStores } from '../store/console-stores.ts';
+import type { AuditState } from '../store/audit-store.ts';
+import type { DecisionsState } from '../store/decisions-store.ts';
 import type { FeedState } from '../store/feed-store.ts';
 import type { HandshakesState } from '../store/handshakes-store.ts';
 import type { IdentityState } from '../store/identity-store.ts';
+import type { IncidentsState } from '../store/incidents-store.ts';
 import type { NotificationsState } from '../store/notifications-store.ts';
 import type { PeersState } from '../store/peers-store.ts';
 
@@ -43,6 +46,18 @@ export function useNotifications<T>(selector: (state: NotificationsState) => T):
 
 export function useFeed<T>(selector: (state: FeedState) => T): T {
   return useStore(useConsoleStores().feed, selector);
+}
+
+export function useIncidents<T>(selector: (state: IncidentsState) => T): T {
+  return useStore(useConsoleStores().incidents, selector);
+}
+
+export function useDecisions<T>(selector: (state: DecisionsState) => T): T {
+  return useStore(useConsoleStores().decisions, selector);
+}
+
+export function useAudit<T>(selector: (state: AuditState) => T): T {
+  return useStore(useConsoleStores().audit, selector);
 }
 
 /** The first-load retry; a stable function. */

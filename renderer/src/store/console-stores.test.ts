@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ConsoleCallError } from '../../../core/console/api.ts';
 import { createFakeConsoleApi, settle } from '../testing/fake-console-api.ts';
-import { outgoingRequest, peerRow, pendingRequest, snapshot } from '../testing/fixtures.ts';
+import { auditLogView, auditRow, decisionRow, incidentRow, outgoingRequest, peerRow, pendingRequest, proposalRow, snapshot } from '../testing/fixtures.ts';
 import type { ConnectionSource, ConnectionState } from '../transport/connection.ts';
 import { createConsoleStores } from './console-stores.ts';
 
@@ -130,6 +130,47 @@ describe('console stores', () => {
       ['handshake-request:r2'],
       'a request that arrived during the outage is news',
     );
+  });
+
+  it('route incidents, decisions and audit pushes to their stores, and re-read the open views after a reconnect', async () => {
+    const reads: string[] = [];
+    const fake = createFakeConsoleApi({
+      snapshot: async () => snapshot(),
+      incidents: async () => {
+        reads.push('incidents');
+        return { incidents: [incidentRow('incident-1')], proposals: [proposalRow('proposal-1', 'incident-1')], executors: ['aws-firewall-executor'] };
+      },
+      decisions: async () => {
+        reads.push('decisions');
+        return { decisions: [decisionRow('aws-firewall-executor', 'req-1')] };
+      },
+      auditLog: async () => {
+        reads.push('auditLog');
+        return auditLogView([auditRow(1)]);
+      },
+    });
+    const stores = createConsoleStores(fake.api, { now: () => AT });
+    stores.start();
+    fake.push({ type: 'snapshot', snapshot: snapshot() });
+    await settle();
+    stores.incidents.getState().activate();
+    stores.decisions.getState().activate();
+    stores.audit.getState().openView();
+    await settle();
+    assert.deepEqual(reads.sort(), ['auditLog', 'decisions', 'incidents']);
+
+    fake.push({ type: 'incidents', incidents: [incidentRow('incident-2', { lastSeen: Date.UTC(2030, 0, 1) })], proposals: [] });
+    fake.push({ type: 'decisions', upsert: [decisionRow('aws-firewall-executor', 'req-1', { state: 'revoked', updatedAt: Date.UTC(2030, 0, 1) })] });
+    fake.push({ type: 'audit', entries: 2 });
+    await settle();
+    assert.deepEqual(stores.incidents.getState().orderedIds, ['incident-2', 'incident-1']);
+    assert.deepEqual(stores.decisions.getState().activeKeys, []);
+    assert.equal(reads.filter((r) => r === 'auditLog').length, 2, 'the open audit view re-reads the log it was told grew');
+
+    reads.length = 0;
+    fake.push({ type: 'snapshot', snapshot: snapshot() });
+    await settle();
+    assert.deepEqual(reads.sort(), ['auditLog', 'decisions', 'incidents'], 'pushes may have been lost while disconnected');
   });
 
   it('apply identity events', async () => {

@@ -6,9 +6,12 @@
 import type { ConsoleApi, ConsoleEvent, ConsoleSnapshot } from '../../../core/console/api.ts';
 import { alwaysOpenConnection, type ConnectionSource } from '../transport/connection.ts';
 import { toCallErrorView } from './call-outcome.ts';
+import { createAuditStore, type AuditStore } from './audit-store.ts';
+import { createDecisionsStore, type DecisionsStore } from './decisions-store.ts';
 import { createFeedStore, type FeedStore } from './feed-store.ts';
 import { createHandshakesStore, type HandshakesStore } from './handshakes-store.ts';
 import { createIdentityStore, type IdentityStore } from './identity-store.ts';
+import { createIncidentsStore, type IncidentsStore } from './incidents-store.ts';
 import { createNotificationsStore, pendingRequestNotification, type NotificationsStoreOptions, type NotificationsStore } from './notifications-store.ts';
 import { createPeersStore, type PeersStore } from './peers-store.ts';
 
@@ -19,6 +22,12 @@ export interface ConsoleStores {
   notifications: NotificationsStore;
   /** The anomaly feed: loaded when the Feed view first opens, live from then on. */
   feed: FeedStore;
+  /** Incidents and their proposals: loaded when the Incidents view first opens, live from then on. */
+  incidents: IncidentsStore;
+  /** Executors' blocks: loaded when the Decisions view first opens, live from then on. */
+  decisions: DecisionsStore;
+  /** The console node's audit log: read while the Audit view is open. */
+  audit: AuditStore;
   /** Applies one pushed event (exposed for tests; `start` feeds it from the API). */
   applyEvent(event: ConsoleEvent): void;
   /** Subscribes to events and the connection, and loads the first snapshot; returns a stop function. */
@@ -41,6 +50,9 @@ export function createConsoleStores(api: ConsoleApi, options: ConsoleStoresOptio
   const notifications = createNotificationsStore(options);
   const handshakes = createHandshakesStore(api, { onPeerApproved: (row) => peers.getState().applyChanges([row], []) });
   const feed = createFeedStore(api, { now: () => now().getTime() });
+  const incidents = createIncidentsStore(api);
+  const decisions = createDecisionsStore(api);
+  const audit = createAuditStore(api);
 
   let requestsLoaded = false;
 
@@ -67,6 +79,9 @@ export function createConsoleStores(api: ConsoleApi, options: ConsoleStoresOptio
         applySnapshot(event.snapshot);
         // Every connection starts with a snapshot: after a reconnect, feed pushes may have been lost.
         feed.getState().connectionRestored();
+        incidents.getState().connectionRestored();
+        decisions.getState().connectionRestored();
+        audit.getState().connectionRestored();
         break;
       case 'identity':
         identity.getState().applyIdentity(event);
@@ -82,6 +97,15 @@ export function createConsoleStores(api: ConsoleApi, options: ConsoleStoresOptio
         break;
       case 'feed':
         feed.getState().applyPush(event);
+        break;
+      case 'incidents':
+        incidents.getState().applyPush(event);
+        break;
+      case 'decisions':
+        decisions.getState().applyPush(event);
+        break;
+      case 'audit':
+        audit.getState().applyAuditEvent();
         break;
       default:
         // A newer service may push event types this page does not know yet: ignore them.
@@ -111,5 +135,5 @@ export function createConsoleStores(api: ConsoleApi, options: ConsoleStoresOptio
     };
   }
 
-  return { identity, peers, handshakes, notifications, feed, applyEvent, start, reload };
+  return { identity, peers, handshakes, notifications, feed, incidents, decisions, audit, applyEvent, start, reload };
 }

@@ -44,3 +44,25 @@ export function createFakeConsoleApi(handlers: FakeHandlers = {}): FakeConsoleAp
 export function settle(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 0));
 }
+
+/** An answer the test hands out later: lets a test push events while a call is still in flight. */
+export interface Deferred<T> {
+  promise: Promise<T>;
+  resolve(value: T): void;
+  reject(error: unknown): void;
+}
+
+export function deferred<T>(): Deferred<T> {
+  let resolve!: (value: T) => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<T>((yes, no) => {
+    resolve = yes;
+    reject = no;
+  });
+  return { promise, resolve, reject };
+}
+
+/** The error the service answers with (code, message, hint), as the transport rejects it. */
+export function serviceError(code: string, message: string, hint = ''): ConsoleCallError {
+  return new ConsoleCallError({ code, message, hint });
+}
