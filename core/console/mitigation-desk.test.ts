@@ -6,11 +6,11 @@
  * with a reason, and hostile decision reports from the network.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
-import type { ConsoleEvent, IncidentsView } from './api.ts';
+import type { ConsoleEvent, IncidentDetailView, IncidentsView, ProposalRow } from './api.ts';
 import { decisionOfReport } from './mitigation-desk.ts';
 import { ConsoleService } from './service.ts';
 
@@ -57,7 +57,7 @@ async function pendingProposal(service: ConsoleService): Promise<IncidentsView['
 test('approve → the executor applies → the decision is listed with its expiry → revoke lifts it; the audit chain verifies', async (t) => {
   const service = await labConsole(t);
   const proposal = await pendingProposal(service);
-  const incident = (await service.handle({ method: 'incidentDetail', params: { incidentId: proposal.incidentId } })) as { incident: { sources: string[]; evidence: unknown[]; agents: string[] }; anomalies: unknown[] };
+  const incident = (await service.handle({ method: 'incidentDetail', params: { incidentId: proposal.incidentId } })) as IncidentDetailView;
   assert.deepEqual(incident.incident.sources, [ATTACKER]);
   assert.deepEqual(incident.incident.agents, ['gcp-log-monitor']);
   assert.ok(incident.incident.evidence.length > 0 && incident.anomalies.length > 0);
@@ -92,8 +92,8 @@ test('approve → the executor applies → the decision is listed with its expir
 test('reject records the reason and sends nothing; approving it afterwards is refused', async (t) => {
   const service = await labConsole(t);
   const proposal = await pendingProposal(service);
-  const rejected = await service.handle({ method: 'rejectProposal', params: { proposalId: proposal.id, reason: 'our own red team' } });
-  assert.ok('status' in rejected && rejected.status === 'rejected');
+  const rejected = (await service.handle({ method: 'rejectProposal', params: { proposalId: proposal.id, reason: 'our own red team' } })) as ProposalRow;
+  assert.equal(rejected.status, 'rejected');
   assert.equal(rejected.decision?.reason, 'our own red team');
   await assert.rejects(service.handle({ method: 'approveProposal', params: { proposalId: proposal.id, cidr: null, ttlSeconds: null, targets: null } }), /rejected/);
   const decisions = (await service.handle({ method: 'decisions', params: {} })) as { decisions: unknown[] };
@@ -111,4 +111,39 @@ test('decision reports from the network are checked and bounded; the executor na
   assert.equal(row.cidr.length, 64);
   assert.equal(row.expiresAt, null);
   assert.equal(row.requestedBy, '');
+});
+
+test('an auto-approval rule in orchestrator.json approves and delivers without a person, audited as such', async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'swarm-desk-auto-'));
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  const stateDir = join(root, 'console');
+  mkdirSync(stateDir, { recursive: true });
+  writeFileSync(join(stateDir, 'orchestrator.json'), JSON.stringify({ autoApprove: [{ rule: 'auth-brute-force', minSeverity: 'high', maxTtl: '1h' }] }));
+  const service = await ConsoleService.start({ stateDir, lab: 'always' });
+  t.after(() => service.close());
+  for (const request of service.snapshot().pending) {
+    await service.handle({ method: 'approve', params: { peer: request.hostname, capabilities: request.wantCaps as never } });
+  }
+  const decision = await until(
+    service,
+    () => service.desk!.decisions().find((d) => d.cidr === `${ATTACKER}/32` && d.state === 'applied'),
+    'the auto-approved block applied by the lab executor',
+  );
+  assert.equal(decision.executor, EXECUTOR);
+  const audit = (await service.handle({ method: 'auditLog', params: { limit: 500 } })) as { entries: Array<{ action: string; actor: string }>; verify: { ok: boolean } };
+  assert.equal(audit.verify.ok, true);
+  assert.ok(audit.entries.some((e) => e.action === 'mitigation.auto_approved'), 'the auto-approval is audited as one');
+  assert.ok(audit.entries.some((e) => e.action === 'task.submitted' && e.actor === 'auto-approval'));
+});
+
+test('a broken orchestrator.json leaves the console running; incident calls say what is wrong', async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'swarm-desk-bad-'));
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  const stateDir = join(root, 'console');
+  mkdirSync(stateDir, { recursive: true });
+  writeFileSync(join(stateDir, 'orchestrator.json'), JSON.stringify({ autoApprove: [{ rule: '*', minSeverity: 'high' }] }));
+  const service = await ConsoleService.start({ stateDir, lab: 'always' });
+  t.after(() => service.close());
+  assert.equal(service.snapshot().status, 'running');
+  await assert.rejects(service.handle({ method: 'incidents', params: {} }), (err: Error & { hint?: string }) => /autoApprove/.test(err.message) && typeof err.hint === 'string' && err.hint.length > 0);
 });

@@ -8,8 +8,9 @@
  * every request again against their own policy and may refuse it.
  */
 import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Orchestrator, type ApprovedMitigation, type IncidentChange, type ProposalView } from '../agents/orchestrator/orchestrator.ts';
+import { enrichmentOptionsFromEnv, Orchestrator, type PolicyInput, type ApprovedMitigation, type IncidentChange, type ProposalView } from '../agents/orchestrator/orchestrator.ts';
 import type { Daemon } from '../overlay/daemon.ts';
 import type { TaskResultMessage } from '../overlay/task-wire.ts';
 import { DecisionReportStore, type DecisionReportRow } from '../store/decision-report-store.ts';
@@ -29,6 +30,8 @@ import { DECISIONS_TOPIC, TopicSubscriptions } from './topic-subscriptions.ts';
 
 export const INCIDENTS_DB = 'incidents.db';
 export const MITIGATIONS_DB = 'mitigations.db';
+/** The orchestrator's policy (correlation, thresholds, escalation, auto-approval), optional. */
+export const POLICY_FILE = 'orchestrator.json';
 const MITIGATION_TASK = 'mitigation';
 /** Changes are pushed to the UI at most this often (a burst of anomalies updates one incident many times). */
 const PUSH_INTERVAL_MS = 100;
@@ -119,8 +122,11 @@ export class MitigationDesk {
   static open(options: MitigationDeskOptions): MitigationDesk {
     const daemon = options.daemon;
     const audit = daemon.store.audit;
+    const enrichment = enrichmentOptionsFromEnv();
     const orchestrator = Orchestrator.open({
       dbPath: join(daemon.stateDir, INCIDENTS_DB),
+      policy: readPolicyFile(join(daemon.stateDir, POLICY_FILE)),
+      ...(enrichment === null ? {} : { enrichment }),
       executors: () => executorsOf(daemon),
       audit: (actor, action, subject, details) => {
         audit.append(actor, action, subject, details);
@@ -258,9 +264,10 @@ export class MitigationDesk {
           result = (await this.#o.daemon.submitTasks(target, MITIGATION_TASK, [payload], actor)).results[0];
         } catch (err) {
           const e = err as { code?: string; message?: string };
-          this.#markResult(m.requestId, 'failed', target, e.message ?? String(err), null);
+          if (!this.#closed) this.#markResult(m.requestId, 'failed', target, e.message ?? String(err), null);
           return { executor: target, status: 'failed', code: e.code ?? 'unreachable', reason: e.message ?? String(err), expiresAt: null };
         }
+        if (this.#closed) return { executor: target, status: result?.status ?? 'failed', code: result?.code ?? null, reason: result?.reason ?? 'the console closed before recording the answer', expiresAt: null };
         if (result === undefined) return { executor: target, status: 'failed', code: 'no_result', reason: `${target} gave no result`, expiresAt: null };
         const detail = (result.detail ?? {}) as { cidr?: unknown; expiresAt?: unknown };
         const expiresAt = time(detail.expiresAt);
@@ -290,6 +297,7 @@ export class MitigationDesk {
   }
 
   #markResult(requestId: string, status: string, target: string, detail: string | null, expiresAt: number | null): void {
+    if (this.#closed) return;
     try {
       this.orchestrator.markResult(requestId, status as 'applied', {
         target,
@@ -310,7 +318,7 @@ export class MitigationDesk {
     else this.#pendingProposals.set(change.proposal.id, change.proposal as ProposalRow);
     if (change.type === 'auto_approved') {
       this.#o.log?.(`incidents: ${change.proposal.id} auto-approved by policy rule ${change.proposal.decision?.policyRule?.rule ?? '?'}; delivering`);
-      void this.#deliver(change.mitigation);
+      this.#deliver(change.mitigation).catch((err: Error) => this.#o.log?.(`incidents: delivering ${change.proposal.id} failed: ${err.message}`));
     }
     if (this.#pushTimer === null) {
       this.#pushTimer = setTimeout(() => {
@@ -325,6 +333,17 @@ export class MitigationDesk {
       }, PUSH_INTERVAL_MS);
       this.#pushTimer.unref();
     }
+  }
+}
+
+/** The policy file's content (checked by the orchestrator), or undefined without one: the defaults. */
+function readPolicyFile(path: string): PolicyInput | undefined {
+  if (!existsSync(path)) return undefined;
+  try {
+    // Any shape: the orchestrator's parser checks every field and names each problem.
+    return JSON.parse(readFileSync(path, 'utf8')) as PolicyInput;
+  } catch (err) {
+    throw new DeskError('invalid_policy', `${path} is not valid JSON: ${(err as Error).message}`, 'fix it (see core/agents/orchestrator/README.md), or remove it to use the defaults');
   }
 }
 

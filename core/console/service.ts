@@ -193,6 +193,7 @@ export class ConsoleService {
   /** Cursors of every event stream this console follows (console's events.db). */
   #cursors: EventLogStore | null = null;
   #desk: MitigationDesk | null = null;
+  #deskError: ConsoleErrorBody | null = null;
   #status: ConsoleStatus = 'unconfigured';
   #statusMessage: string | null = null;
   /** What the clients were last told, to push only differences. */
@@ -287,7 +288,15 @@ export class ConsoleService {
       const cursors = EventLogStore.open(join(this.stateDir, CURSORS_DB));
       this.#cursors = cursors;
       // Incidents, proposals, executors' decisions and the audit trail.
-      const desk = MitigationDesk.open({ daemon, cursors, emit: (event) => this.#emit(event), analyst: ANALYST, log: (l) => this.#log(l) });
+      let desk: MitigationDesk | null = null;
+      try {
+        desk = MitigationDesk.open({ daemon, cursors, emit: (event) => this.#emit(event), analyst: ANALYST, log: (l) => this.#log(l) });
+      } catch (err) {
+        // A bad policy file or a damaged incidents.db must not take trust management and the feed
+        // down with it: incident calls say what is wrong, the rest runs.
+        this.#deskError = errorBody(err);
+        this.#log(`incidents unavailable: ${this.#deskError.message} — ${this.#deskError.hint}`);
+      }
       this.#desk = desk;
       // Every trusted monitor that granted us events.subscribe streams its anomalies into the feed
       // (and into the orchestrator, which correlates them into incidents).
@@ -299,7 +308,7 @@ export class ConsoleService {
         onEvents: (agent, reports) => {
           const result = this.ingestAnomalies(agent, reports.map(anomalyOfReport));
           if (result.problems.length > 0) this.#log(`feed from ${agent.hostname}: ${result.problems.slice(0, 3).join('; ')}`);
-          desk.ingestAnomalyReports(agent, reports);
+          desk?.ingestAnomalyReports(agent, reports);
         },
         log: (l) => this.#log(l),
       });
@@ -308,7 +317,7 @@ export class ConsoleService {
       const onTrust = (event: TrustEvent) => {
         this.#onTrustEvent(event);
         subscriptions.sync();
-        desk.sync();
+        desk?.sync();
       };
       daemon.trust.events.on('change', onTrust);
       this.#unsubscribeTrust = () => daemon.trust.events.off('change', onTrust);
@@ -593,7 +602,10 @@ export class ConsoleService {
 
   #requireDesk(): MitigationDesk {
     this.#requireDaemon();
-    if (this.#desk === null) throw new ConsoleError('not_running', 'incidents are unavailable: the console node is not running', 'open Settings and connect to a registry');
+    if (this.#desk === null) {
+      const e = this.#deskError;
+      throw new ConsoleError(e?.code ?? 'not_running', `incidents are unavailable: ${e?.message ?? 'the console node is not running'}`, e?.hint ?? 'open Settings and connect to a registry');
+    }
     return this.#desk;
   }
 
