@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { isIP } from 'node:net';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { cidrContains, cidrIntersection, cidrsOverlap, compareCidrs, formatAddress, MAX_CIDR_TEXT_LENGTH, parseCidr, type Cidr } from './cidr.ts';
+import { cidrContains, cidrIntersection, cidrsOverlap, compareCidrs, formatAddress, MAX_CIDR_TEXT_LENGTH, parseCidr, supernetsOf, type Cidr } from './cidr.ts';
 
 function parsed(text: string): Cidr {
   const r = parseCidr(text);
@@ -134,6 +134,11 @@ test('containment and overlap', () => {
   assert.equal(cidrContains(v6, parsed('2001:db9::1')), false);
   assert.equal(cidrIntersection(net24, host)?.text, '198.51.100.7/32');
   assert.equal(cidrIntersection(net24, other), null);
+  const supernets = supernetsOf(host).map((c) => c.text);
+  assert.equal(supernets.length, 32);
+  assert.deepEqual([supernets[0], supernets[24], supernets[31]], ['0.0.0.0/0', '198.51.100.0/24', '198.51.100.6/31']);
+  assert.deepEqual(supernetsOf(parsed('2001:db8::/32')).slice(-1).map((c) => c.text), ['2001:db8::/31']);
+  assert.ok(supernetsOf(host).every((s) => cidrContains(s, host) && s.text !== host.text));
   assert.deepEqual(
     ['2001:db8::/32', '198.51.100.7', '198.51.100.0/24', '10.0.0.0/8'].map(parsed).sort(compareCidrs).map((c) => c.text),
     ['10.0.0.0/8', '198.51.100.0/24', '198.51.100.7/32', '2001:db8::/32'],

@@ -247,6 +247,13 @@ export function cidrIntersection(a: Cidr, b: Cidr): Cidr | null {
   return null;
 }
 
+/** Every strictly wider network that contains `cidr` (its supernets), widest first. */
+export function supernetsOf(cidr: Cidr): Cidr[] {
+  const out: Cidr[] = [];
+  for (let prefix = 0; prefix < cidr.prefix; prefix++) out.push(makeCidr(cidr.family, cidr.network & maskOf(cidr.family, prefix), prefix));
+  return out;
+}
+
 /** Orders IPv4 before IPv6, then by network, then wider before narrower: stable listings. */
 export function compareCidrs(a: Cidr, b: Cidr): number {
   if (a.family !== b.family) return a.family - b.family;

@@ -118,6 +118,13 @@ function parseEvidence(text: string | null): OrderEvidence | null {
   }
 }
 
+/**
+ * Listings leave out the signed request: 10,000 active blocks would otherwise parse 10,000 JSON
+ * documents nobody reads. `get(requestId)` returns it.
+ */
+const LIST_COLUMNS = `request_id, incident_id, action, cidr, ttl_seconds, expires_at, state, code, detail, reason,
+  requester_fingerprint, requester_hostname, issued_at, received_at, applied_at, updated_at, ended_by, NULL AS evidence`;
+
 function toDecision(r: DecisionRow): Decision {
   return {
     requestId: r.request_id,
@@ -217,10 +224,29 @@ export class DecisionStore {
     return inTransaction(this.#db, fn);
   }
 
-  /** Blocks in force according to the store, soonest expiry first. */
+  /** Blocks in force according to the store, soonest expiry first (without evidence: see `get`). */
   activeBlocks(): Decision[] {
-    const rows = this.#db.prepare("SELECT * FROM decisions WHERE state = 'applied' AND action = 'block' ORDER BY expires_at, request_id").all() as unknown as DecisionRow[];
+    const rows = this.#db
+      .prepare(`SELECT ${LIST_COLUMNS} FROM decisions WHERE state = 'applied' AND action = 'block' ORDER BY expires_at, request_id`)
+      .all() as unknown as DecisionRow[];
     return rows.map(toDecision);
+  }
+
+  /** The blocks in force whose target is one of `cidrs` (canonical texts): one indexed query. */
+  activeTargetsAmong(cidrs: readonly string[]): Array<{ requestId: string; cidr: string }> {
+    if (cidrs.length === 0) return [];
+    const placeholders = cidrs.map(() => '?').join(', ');
+    return this.#db
+      .prepare(`SELECT request_id AS requestId, cidr FROM decisions WHERE cidr IN (${placeholders}) AND state = 'applied' AND action = 'block'`)
+      .all(...cidrs) as Array<{ requestId: string; cidr: string }>;
+  }
+
+  /** The targets of all blocks in force. */
+  activeTargets(): Array<{ requestId: string; cidr: string }> {
+    return this.#db.prepare("SELECT request_id AS requestId, cidr FROM decisions WHERE state = 'applied' AND action = 'block'").all() as Array<{
+      requestId: string;
+      cidr: string;
+    }>;
   }
 
   countActiveBlocks(): number {
@@ -253,9 +279,9 @@ export class DecisionStore {
     return row.t === null ? null : Number(row.t);
   }
 
-  /** The latest decisions, newest first (history for the CLI and the console). */
+  /** The latest decisions, newest first (history for the CLI and the console; without evidence). */
   recent(limit = 100): Decision[] {
-    const rows = this.#db.prepare('SELECT * FROM decisions ORDER BY received_at DESC, rowid DESC LIMIT ?').all(limit) as unknown as DecisionRow[];
+    const rows = this.#db.prepare(`SELECT ${LIST_COLUMNS} FROM decisions ORDER BY received_at DESC, rowid DESC LIMIT ?`).all(limit) as unknown as DecisionRow[];
     return rows.map(toDecision);
   }
 

@@ -25,7 +25,7 @@
 import { EventEmitter } from 'node:events';
 import { SwarmError } from '../../overlay/errors.ts';
 import { BackendError, type FirewallBackend, type FirewallBlock } from './backend.ts';
-import { cidrsOverlap, parseCidr, quoteInput, type Cidr } from './cidr.ts';
+import { cidrsOverlap, familyBits, parseCidr, quoteInput, supernetsOf, type Cidr } from './cidr.ts';
 import { DecisionStore, type Decision, type DecisionState, type OrderEvidence } from './decision-store.ts';
 import { checkOrderShape, type ExecutionResult, type MitigationAction, type MitigationOrder, type MitigationRequester } from './mitigation-order.ts';
 import { checkMitigation, checkTarget, resolvePolicy, type MitigationPolicy, type PolicyConfig, type Refusal } from './policy.ts';
@@ -166,6 +166,7 @@ export class FirewallExecutor extends EventEmitter<EventMap> {
   readonly #hooks: ExecutorTestHooks;
   #queue: Promise<unknown> = Promise.resolve();
   #timer: NodeJS.Timeout | null = null;
+  readonly #parsedTargets = new Map<string, Cidr>();
   #closed = false;
   #startupReport: ReconcileReport = { resumed: [], expired: [], revokedByPolicy: [], readded: [], refreshed: [], removed: [], active: 0 };
 
@@ -262,7 +263,7 @@ export class FirewallExecutor extends EventEmitter<EventMap> {
     if (!check.ok) return this.#refuse(order, target.ok ? target.value.text : boundedTarget(order.cidr), check.error, now, evidence);
     const { cidr, ttlSeconds } = check.value;
 
-    const overlapping = this.#store.activeBlocks().find((d) => d.cidr !== cidr.text && this.#overlaps(d, cidr));
+    const overlapping = this.#overlappingActiveBlock(cidr);
     if (overlapping !== undefined) {
       const reason =
         order.action === 'block'
@@ -303,9 +304,37 @@ export class FirewallExecutor extends EventEmitter<EventMap> {
     return this.#apply(this.#store.get(order.requestId) as Decision, cidr, false);
   }
 
-  #overlaps(d: Decision, cidr: Cidr): boolean {
-    const other = parseCidr(d.cidr);
-    return other.ok && cidrsOverlap(other.value, cidr);
+  /**
+   * An active block of another CIDR that shares addresses with `cidr`, or undefined. Two CIDRs
+   * overlap only if one contains the other: the wider ones are `cidr`'s supernets (one indexed
+   * query, whatever the number of blocks); narrower ones exist only under a prefix, and only
+   * then are all active targets scanned.
+   */
+  #overlappingActiveBlock(cidr: Cidr): { requestId: string; cidr: string } | undefined {
+    const wider = this.#store.activeTargetsAmong(supernetsOf(cidr).map((c) => c.text))[0];
+    if (wider !== undefined || cidr.prefix === familyBits(cidr.family)) return wider;
+    return this.#store.activeTargets().find((d) => {
+      if (d.cidr === cidr.text) return false;
+      const other = this.#parsedTarget(d.cidr);
+      return other !== null && cidrsOverlap(other, cidr);
+    });
+  }
+
+  /**
+   * Stored targets parsed once: a prefix order is checked against every active block, and
+   * parsing 10,000 CIDRs per order would cost more than the firewall call. Bounded: cleared when it
+   * outgrows the entry limit twice over (expired targets are simply parsed again if needed).
+   */
+  #parsedTarget(text: string): Cidr | null {
+    let cidr = this.#parsedTargets.get(text);
+    if (cidr === undefined) {
+      const parsed = parseCidr(text);
+      if (!parsed.ok) return null;
+      if (this.#parsedTargets.size >= 2 * this.policy.maxActiveEntries) this.#parsedTargets.clear();
+      cidr = parsed.value;
+      this.#parsedTargets.set(text, cidr);
+    }
+    return cidr;
   }
 
   #orderDetails(order: MitigationOrder): Record<string, unknown> {
