@@ -36,6 +36,8 @@ const XTABLES_LOCK_WAIT = '10';
 const DEFAULT_MAX_ELEMENTS = 65_536;
 const PREFIX_NAME = /^[a-z][a-z0-9_]{0,25}$/;
 const SET_MISSING = /does not exist/;
+/** What iptables says when -C names a set that is not there (e.g. a second flush). */
+const SET_MISSING_FOR_RULE = /Set \S+ doesn't exist/;
 
 export interface IptablesBackendOptions {
   /** Run every command inside this network namespace (`ip netns exec NAME ...`). */
@@ -98,6 +100,8 @@ export class IptablesBackend implements FirewallBackend {
   async #ruleExists(family: IpFamily, chain: string): Promise<boolean> {
     const check = await this.#runner.run(TOOL_OF[family], ['-w', XTABLES_LOCK_WAIT, '-C', chain, ...this.#ruleSpec(family)]);
     if (check.code === 0) return true;
+    // Without our set there can be no rule using it (iptables refuses to add one): absent.
+    if (SET_MISSING_FOR_RULE.test(check.stderr)) return false;
     // -C exits 1 when the rule is absent; anything else (permissions, missing module) is an error.
     if (check.code === 1 && !/Permission denied|not permitted|must be root/i.test(check.stderr)) return false;
     throw commandError(TOOL_OF[family], ['-C', chain], check, this.#runner.netns);

@@ -269,8 +269,15 @@ describe('firewall executor in network namespaces', { skip: skip ?? false, concu
         await nft.execute(order({ cidr: ATTACKER.v4 }));
         await nft.execute(order({ cidr: ATTACKER.v6 }));
         await ipt.execute(order({ cidr: ATTACKER.v4b }));
+        // Setting up again (a restart) adds nothing twice.
+        await nft.backend.setup();
+        await ipt.backend.setup();
+        assert.equal((await inNetns(lab.executorNs, ['iptables', '-S'])).match(/--match-set swarm_soc4 src/g)?.length, 2, 'one rule in INPUT, one in FORWARD');
+        assert.equal((await inNetns(lab.executorNs, ['nft', 'list', 'chain', 'inet', 'swarm_soc', 'input'])).match(/ drop/g)?.length, 4, 'one rule per set');
         assert.deepEqual(await nft.flush(), { removed: 2 });
         assert.deepEqual(await ipt.flush(), { removed: 1 });
+        assert.deepEqual(await nft.flush(), { removed: 0 }, 'a second flush finds nothing and fails on nothing');
+        assert.deepEqual(await ipt.flush(), { removed: 0 });
 
         assert.equal(await inNetns(lab.executorNs, ['nft', '--stateless', 'list', 'table', 'inet', 'bystander']), bystanderTable);
         assert.equal(await inNetns(lab.executorNs, ['iptables', '-S']), iptablesBefore);
