@@ -7,7 +7,6 @@
  * or an auto-approval rule the operator wrote approved it (audited as such). Executors check
  * every request again against their own policy and may refuse it.
  */
-import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { enrichmentOptionsFromEnv, Orchestrator, type PolicyInput, type ApprovedMitigation, type IncidentChange, type ProposalView } from '../agents/orchestrator/orchestrator.ts';
@@ -27,6 +26,7 @@ import type {
   ProposalRow,
 } from './api.ts';
 import { DECISIONS_TOPIC, TopicSubscriptions } from './topic-subscriptions.ts';
+import { newRequestId } from '../agents/executor/mitigation-order.ts';
 
 export const INCIDENTS_DB = 'incidents.db';
 export const MITIGATIONS_DB = 'mitigations.db';
@@ -212,7 +212,7 @@ export class MitigationDesk {
     if (row === null) throw new DeskError('not_found', `${executor} has reported no request ${requestId}`, 'reload the decisions');
     if (row.state !== 'applied') throw new DeskError('not_active', `the block of ${row.cidr} on ${executor} is ${row.state}, not active`, 'only an active block can be revoked');
     const payload = {
-      id: randomBytes(16).toString('base64url'),
+      id: newRequestId(),
       issuedAt: Date.now(),
       incidentId: row.incidentId,
       action: 'unblock',

@@ -6,6 +6,7 @@
  * freshness; this shape check still runs because the executor is also driven by the CLI and by
  * tests, and because a string that reaches SQLite and the audit log should be bounded.
  */
+import { randomUUID } from 'node:crypto';
 import { fail, ok, type DecodeError, type Result } from '../../overlay/result.ts';
 import { quoteInput } from './cidr.ts';
 
@@ -63,6 +64,14 @@ const MAX_REQUESTER_FIELD_LENGTH = 200;
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f\u2028\u2029]/;
 
 export type OrderShapeError = DecodeError<'invalid_order'>;
+
+/**
+ * A fresh request id every executor accepts: a UUID (hex and dashes, starting with a hex digit).
+ * Random base64url would start with "_" or "-" one time in 32, which isValidOrderId refuses.
+ */
+export function newRequestId(): string {
+  return randomUUID();
+}
 
 export function isValidOrderId(id: unknown): id is string {
   return typeof id === 'string' && ID_PATTERN.test(id);

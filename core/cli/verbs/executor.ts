@@ -2,7 +2,7 @@
  * Mitigation verbs: `mitigate` (ask an executor to block or unblock, signed by this node),
  * `decisions` (an executor's blocks with remaining TTL), `executor flush` and `executor revoke`.
  */
-import { randomBytes } from 'node:crypto';
+import { newRequestId } from '../../agents/executor/mitigation-order.ts';
 import { parseDuration } from '../../agents/orchestrator/duration.ts';
 import { UsageError } from '../args.ts';
 import { callDaemon, type Verb } from '../context.ts';
@@ -57,7 +57,7 @@ export const mitigate: Verb = {
     if (reason === '') throw new UsageError('--reason is required: the executor keeps it with the decision and in its audit log', 'for example --reason "ssh brute force, incident 42"');
     const incident = typeof v.incident === 'string' ? v.incident : null;
     const payload = {
-      id: randomBytes(16).toString('base64url'),
+      id: newRequestId(),
       issuedAt: Date.now(),
       incidentId: incident,
       action: block !== undefined ? 'block' : 'unblock',
