@@ -50,9 +50,11 @@ export interface ExecutionResult {
 }
 
 /**
- * Request and incident ids: the task wire admits `[A-Za-z0-9_-]{8,64}`; the executor accepts a
- * slightly wider set (dots and colons, as in UUID-ish or `incident:42` ids from other callers),
- * still nothing that needs quoting anywhere.
+ * Request and incident ids: letters, digits, `_ - . :` (as in UUIDs or `incident:42`), up to
+ * 128, starting with a letter or digit so an id never reads as a command-line option where it is
+ * printed or passed on. Nothing that needs quoting anywhere. The task wire admits
+ * `[A-Za-z0-9_-]{8,64}`, which may start with `_` or `-`: requesters mint ids with
+ * `newRequestId()`, which both accept.
  */
 const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
 export const MAX_REASON_LENGTH = 1_000;
