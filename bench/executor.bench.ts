@@ -34,13 +34,13 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { FirewallBlock } from '../core/agents/executor/backend.ts';
 import { parseCidr, type Cidr } from '../core/agents/executor/cidr.ts';
+import { INSIDE_NETNS_FLAG, measureInFreshNetns } from './netns-harness.ts';
 import { findBinary } from '../core/agents/executor/command-runner.ts';
 import { FirewallExecutor } from '../core/agents/executor/executor.ts';
 import { IptablesBackend } from '../core/agents/executor/iptables-backend.ts';
 import { NftablesBackend } from '../core/agents/executor/nftables-backend.ts';
 
 const run = promisify(execFile);
-const INSIDE_FLAG = '--inside-netns';
 const DEFAULT_ENTRIES = 10_000;
 const DEFAULT_SAMPLE = 500;
 /** The batch through an nftables set should beat one iptables process per address by at least this. */
@@ -280,7 +280,7 @@ async function inside(entries: number, sample: number): Promise<void> {
 async function main(): Promise<void> {
   const entries = Number(argValue('--entries') ?? DEFAULT_ENTRIES);
   const sample = Number(argValue('--sample') ?? DEFAULT_SAMPLE);
-  if (process.argv.includes(INSIDE_FLAG)) {
+  if (process.argv.includes(INSIDE_NETNS_FLAG)) {
     await inside(entries, sample);
     return;
   }
@@ -297,29 +297,11 @@ async function main(): Promise<void> {
       return;
     }
   }
-  const netns = `swx-bench-${process.pid}`;
-  await run('ip', ['netns', 'add', netns]);
-  // Interrupted (Ctrl-C, timeout): the namespace, and everything in it, goes with us.
-  const removeOnSignal = () => {
-    execFile('ip', ['netns', 'del', netns], () => process.exit(130));
-  };
-  process.once('SIGINT', removeOnSignal);
-  process.once('SIGTERM', removeOnSignal);
-  await run('ip', ['netns', 'exec', netns, 'ip', 'link', 'set', 'lo', 'up']);
-  let measured: { rows: Row[]; packetPath: Array<{ ruleset: string; microsecondsPerRoundTrip: number }>; versions: Record<string, string> };
-  try {
-    const self = fileURLToPath(import.meta.url);
-    const child = spawn('ip', ['netns', 'exec', netns, process.execPath, self, INSIDE_FLAG, '--entries', String(entries), '--sample', String(sample)], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-    if (code !== 0) throw new Error(`the measurements inside ${netns} failed (exit ${code})`);
-    measured = JSON.parse(out) as typeof measured;
-  } finally {
-    await run('ip', ['netns', 'del', netns]).catch(() => {});
-  }
+  const measured = await measureInFreshNetns<{ rows: Row[]; packetPath: Array<{ ruleset: string; microsecondsPerRoundTrip: number }>; versions: Record<string, string> }>(
+    'swx-bench',
+    fileURLToPath(import.meta.url),
+    ['--entries', String(entries), '--sample', String(sample)],
+  );
 
   const rows = measured.rows;
   const peer = rows.find((r) => r.method.startsWith('peer: iptables -A')) as Row;

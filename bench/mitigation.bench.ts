@@ -16,12 +16,13 @@
  * Usage: node bench/mitigation.bench.ts [--json] [--check] [--trials N]
  * Needs root and nftables. Results are written to bench/results/mitigation.json.
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { INSIDE_NETNS_FLAG, measureInFreshNetns } from './netns-harness.ts';
 import { ExecutorRole } from '../core/agents/executor/executor-role.ts';
 import { NFT_TABLE } from '../core/agents/executor/nftables-backend.ts';
 import { createDetectorEngine } from '../core/agents/monitor/detect/engine.ts';
@@ -33,7 +34,6 @@ import { startRegistry } from '../core/overlay/registry-server.ts';
 import { formatEndpoint } from '../core/overlay/transport.ts';
 
 const run = promisify(execFile);
-const INSIDE_FLAG = '--inside-netns';
 const DEFAULT_TRIALS = 100;
 const TARGET_P99_MS = 500;
 
@@ -107,7 +107,7 @@ async function inside(trials: number): Promise<{ approveMs: number[]; nftMs: num
 
 async function main(): Promise<void> {
   const trials = Number(argValue('--trials') ?? DEFAULT_TRIALS);
-  if (process.argv.includes(INSIDE_FLAG)) {
+  if (process.argv.includes(INSIDE_NETNS_FLAG)) {
     process.stdout.write(JSON.stringify(await inside(trials)));
     return;
   }
@@ -117,21 +117,7 @@ async function main(): Promise<void> {
     process.exitCode = 1;
     return;
   }
-  const netns = `swx-c2e-${process.pid}`;
-  await run('ip', ['netns', 'add', netns]);
-  process.once('SIGINT', () => execFile('ip', ['netns', 'del', netns], () => process.exit(130)));
-  let measured: { approveMs: number[]; nftMs: number[] };
-  try {
-    await run('ip', ['netns', 'exec', netns, 'ip', 'link', 'set', 'lo', 'up']);
-    const child = spawn('ip', ['netns', 'exec', netns, process.execPath, fileURLToPath(import.meta.url), INSIDE_FLAG, '--trials', String(trials)], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-    if (code !== 0) throw new Error(`the measurements inside ${netns} failed (exit ${code})`);
-    measured = JSON.parse(out) as typeof measured;
-  } finally {
-    await run('ip', ['netns', 'del', netns]).catch(() => {});
-  }
+  const measured = await measureInFreshNetns<{ approveMs: number[]; nftMs: number[] }>('swx-c2e', fileURLToPath(import.meta.url), ['--trials', String(trials)]);
   const approve = [...measured.approveMs].sort((a, b) => a - b);
   const nft = [...measured.nftMs].sort((a, b) => a - b);
   const round = (n: number) => Math.round(n * 10) / 10;

@@ -11,6 +11,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { enrichmentOptionsFromEnv, Orchestrator, type PolicyInput, type ApprovedMitigation, type IncidentChange, type ProposalView } from '../agents/orchestrator/orchestrator.ts';
 import type { Daemon } from '../overlay/daemon.ts';
+import { SwarmError } from '../overlay/errors.ts';
 import type { TaskResultMessage } from '../overlay/task-wire.ts';
 import { DecisionReportStore, type DecisionReportRow } from '../store/decision-report-store.ts';
 import type { EventLogStore } from '../store/event-log-store.ts';
@@ -45,15 +46,7 @@ export interface MitigationDeskOptions {
   readonly log?: (line: string) => void;
 }
 
-class DeskError extends Error {
-  readonly code: string;
-  readonly hint: string;
-  constructor(code: string, message: string, hint: string) {
-    super(message);
-    this.code = code;
-    this.hint = hint;
-  }
-}
+class DeskError extends SwarmError {}
 
 const text = (v: unknown, max: number): string | null => (typeof v === 'string' ? v.slice(0, max) : null);
 const time = (v: unknown): number | null => (typeof v === 'number' && Number.isSafeInteger(v) && v > 0 ? v : null);
