@@ -129,6 +129,16 @@ test('unblock and revoke lift blocks; flush removes what is left; both audit cha
   for (const action of ['mitigation.accepted', 'mitigation.applied', 'mitigation.refused', 'mitigation.revoked']) {
     assert.ok(executorAudit.entries.some((e) => e.action === action), `executor audit has ${action}`);
   }
+  // Exported as JSON lines, the chain links entry to entry.
+  const exported = await swarm.cli(E, 'audit', '--jsonl', '--verify');
+  assert.equal(exported.code, 0, exported.stderr);
+  const lines = exported.stdout.trim().split('\n').map((l) => JSON.parse(l) as { seq: number; prevHash: string; hash: string; action: string });
+  assert.equal(lines.length, executorAudit.entries.length);
+  lines.forEach((e, i) => {
+    assert.equal(e.seq, i + 1);
+    if (i > 0) assert.equal(e.prevHash, lines[i - 1]!.hash);
+  });
+  assert.match(exported.stderr, /chain verified/);
   const orchestratorAudit = await swarm.json<{ entries: Array<{ action: string; actor: string }>; verify: { ok: boolean } }>(O, 'audit', '--verify');
   assert.equal(orchestratorAudit.verify.ok, true);
   assert.ok(orchestratorAudit.entries.some((e) => e.action === 'task.submitted' && e.actor === 'admin'));

@@ -1,4 +1,8 @@
-/** `swarmctl audit [--verify]`: the hash-chained log of trust decisions. Works with the daemon stopped. */
+/**
+ * `swarmctl audit [--verify] [--jsonl]`: the hash-chained log of this node's decisions (trust,
+ * tasks, mitigations). Works with the daemon stopped. `--jsonl` exports one entry per line with
+ * its prevHash and hash, so the chain can be archived and checked elsewhere.
+ */
 import { existsSync } from 'node:fs';
 import { daemonPaths, runningDaemonPid } from '../../overlay/daemon.ts';
 import type { AuditEntry, AuditVerdict } from '../../store/audit-log.ts';
@@ -8,12 +12,12 @@ import { callDaemon, type Verb } from '../context.ts';
 import { printJson, table, when } from '../output.ts';
 
 export const audit: Verb = {
-  summary: 'the audit log of trust decisions; --verify checks its hash chain',
+  summary: "this node's audit log (trust, tasks, mitigations); --verify checks its hash chain, --jsonl exports it",
   spec: {
-    options: { verify: { type: 'boolean' }, limit: { type: 'string' } },
+    options: { verify: { type: 'boolean' }, limit: { type: 'string' }, jsonl: { type: 'boolean' } },
     positionals: [],
     required: 0,
-    usage: 'swarmctl [--state-dir DIR] audit [--verify] [--limit N] [--json]',
+    usage: 'swarmctl [--state-dir DIR] audit [--verify] [--limit N] [--json | --jsonl]',
   },
   async run(ctx) {
     const limit = intOption(ctx.args.values, 'limit', 1, 1_000_000, 0);
@@ -37,10 +41,15 @@ export const audit: Verb = {
       }
     }
     const p = ctx.printer;
-    if (p.json) {
+    if (ctx.args.values.jsonl === true) {
+      // One entry per line, oldest first, exactly as chained; the verdict goes to stderr so the
+      // export stays pure JSON lines.
+      for (const e of entries) p.out(JSON.stringify(e));
+      if (verdict) p.err(verdict.ok ? `chain verified: ${verdict.entries} entries` : `CHAIN BROKEN at entry ${verdict.brokenAt}: ${verdict.problem}`);
+    } else if (p.json) {
       printJson(p, { entries, verify: verdict });
     } else {
-      if (entries.length === 0) p.out('The audit log is empty: no trust decisions yet.');
+      if (entries.length === 0) p.out('The audit log is empty: no decisions yet.');
       else {
         p.out(
           table(
