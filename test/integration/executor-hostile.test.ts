@@ -7,7 +7,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { netnsSkipReason } from '../../core/agents/executor/test/netns-lab.ts';
 import { Daemon } from '../../core/overlay/daemon.ts';
