@@ -134,6 +134,8 @@ test('kill -9 the executor daemon: after a restart its blocks, firewall and answ
   const after = (await swarm.json<{ decisions: Array<{ cidr: string }> }>(E, 'decisions')).decisions.map((d) => d.cidr).sort();
   assert.deepEqual(after, active);
   assert.match(await ruleset(), /198\.51\.100\.7/, 'the missing element was re-added');
+  const info = await swarm.json<{ roles: { executor: { startup: { readded: number } } } }>(E, 'info');
+  assert.equal(info.roles.executor.startup.readded, 1, 'info reports what the restart repaired');
   const audit = await swarm.json<{ verify: { ok: boolean } }>(E, 'audit', '--verify');
   assert.equal(audit.verify.ok, true);
 });

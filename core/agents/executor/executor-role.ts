@@ -38,6 +38,8 @@ export interface ExecutorStats {
   readonly backend: string;
   readonly active: number;
   readonly results: Readonly<Record<string, number>>;
+  /** What reconciling the store with the firewall at start did (a crash mid-order shows here). */
+  readonly startup: { resumed: number; expired: number; readded: number; removed: number; revokedByPolicy: number };
 }
 
 /** What the "decisions" topic carries: one executor result, with the decision as it stands. */
@@ -85,11 +87,22 @@ export class ExecutorRole {
     daemon.onStop(() => executor.close());
     daemon.addInfo('executor', () => role.stats());
     log(`executor: ${options.backend}${options.netns ? ` in netns ${options.netns}` : ''}; ${executor.active().length} active blocks; mitigation tasks on port 1003, results on topic "${DECISIONS_TOPIC}"`);
+    const report = executor.startupReport;
+    for (const r of report.resumed) log(`executor: request ${r.requestId} (${r.cidr}) was interrupted between its decision and the firewall; finished at start: ${r.outcome}${r.code ? ` (${r.code})` : ''}`);
+    if (report.readded.length + report.removed.length + report.expired.length + report.revokedByPolicy.length > 0) {
+      log(`executor: reconciled with the firewall: ${report.readded.length} re-added, ${report.removed.length} removed, ${report.expired.length} expired, ${report.revokedByPolicy.length} lifted by policy`);
+    }
     return role;
   }
 
   stats(): ExecutorStats {
-    return { backend: this.#backendName, active: this.executor.active().length, results: { ...this.#counts } };
+    const r = this.executor.startupReport;
+    return {
+      backend: this.#backendName,
+      active: this.executor.active().length,
+      results: { ...this.#counts },
+      startup: { resumed: r.resumed.length, expired: r.expired.length, readded: r.readded.length, removed: r.removed.length, revokedByPolicy: r.revokedByPolicy.length },
+    };
   }
 
   async #run(task: VerifiedTask, peer: TaskPeer): Promise<TaskOutcome> {

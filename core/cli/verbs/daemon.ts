@@ -45,7 +45,9 @@ function monitorLine(m: MonitorStats): string {
 
 function executorLine(e: ExecutorStats): string {
   const results = Object.entries(e.results).map(([status, n]) => `${n} ${status}`).join(', ');
-  return `${e.backend}; ${e.active} active block${e.active === 1 ? '' : 's'}${results ? `; ${results}` : ''}`;
+  const s = e.startup;
+  const startup = s.resumed + s.readded + s.removed + s.expired + s.revokedByPolicy > 0 ? `; at start: ${s.resumed} resumed, ${s.readded} re-added, ${s.removed} removed, ${s.expired} expired` : '';
+  return `${e.backend}; ${e.active} active block${e.active === 1 ? '' : 's'}${results ? `; ${results}` : ''}${startup}`;
 }
 
 function printInfo(ctx: Context, info: Info, headline: string | null): void {
