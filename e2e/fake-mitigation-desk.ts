@@ -21,6 +21,7 @@ import type {
   MitigationDelivery,
   ProposalRow,
 } from '../core/console/api.ts';
+import { auditRow, decisionRow, incidentRow, proposalRow } from '../renderer/src/testing/fixtures.ts';
 
 const FAKED: readonly ConsoleMethod[] = ['incidents', 'incidentDetail', 'approveProposal', 'rejectProposal', 'decisions', 'revokeDecision', 'auditLog'];
 
@@ -173,95 +174,54 @@ export class FakeMitigationDesk {
   }
 }
 
-// ---- data as the service shapes it --------------------------------------------------------
+// ---- data as the service shapes it (the unit tests' fixtures), timed around now -------------
 
 export function fakeIncident(n: number, source: string, overrides: Partial<IncidentRow> = {}): IncidentRow {
   const now = Date.now();
-  return {
-    id: `incident-${n}`,
-    state: 'proposed',
+  return incidentRow(`incident-${n}`, {
     sourceKey: `${source}/32`,
-    blockable: true,
     sources: [source],
-    sourcesTotal: 1,
-    severity: 'high',
-    rules: [{ rule: 'sshd-brute-force', severity: 'high' }],
-    agents: ['gcp-log-monitor'],
-    agentsTotal: 1,
-    mitre: ['T1110.001'],
-    count: 14,
-    anomalies: 1,
-    openAnomalies: 1,
     firstSeen: now - 120_000,
     lastSeen: now - 60_000 + n,
-    users: ['root'],
-    usersTotal: 1,
     evidence: [{ agent: 'gcp-log-monitor', rule: 'sshd-brute-force', line: 100 + n, text: `sshd[2000${n}]: Failed password for root from ${source} port 40022 ssh2` }],
-    evidenceReported: 14,
     createdAt: now - 59_000,
     updatedAt: now - 59_000,
-    closedAt: null,
-    proposalId: `proposal-${n}`,
-    proposalStatus: 'pending',
     ...overrides,
-  };
+  });
 }
 
 export function fakeProposal(n: number, source: string, overrides: Partial<ProposalRow> = {}): ProposalRow {
   const now = Date.now();
-  return {
-    id: `proposal-${n}`,
-    incidentId: `incident-${n}`,
-    status: 'pending',
+  return proposalRow(`proposal-${n}`, `incident-${n}`, {
     createdAt: now - 59_000,
     updatedAt: now - 59_000,
-    action: 'block',
     cidr: `${source}/32`,
-    ttlSeconds: 3600,
-    targets: ['aws-firewall-executor'],
     reason: `sshd-brute-force (high): 14 attempts from ${source}`,
-    severity: 'high',
-    triggerRules: ['sshd-brute-force'],
     sourceKey: `${source}/32`,
-    previousBans: 0,
-    decision: null,
-    approved: null,
-    results: [],
-    enrichment: { status: 'off', summary: null, rationale: null, model: null, error: null, at: null },
     ...overrides,
-  };
+  });
 }
 
 export function fakeDecision(executor: string, requestId: string, cidr: string, overrides: Partial<DecisionRow> = {}): DecisionRow {
   const now = Date.now();
-  return {
-    executor,
-    requestId,
-    incidentId: 'incident-1',
-    action: 'block',
+  return decisionRow(executor, requestId, {
     cidr,
-    state: 'applied',
-    code: null,
-    detail: null,
     reason: `sshd-brute-force (high) from ${cidr}`,
     requestedBy: 'soc-console',
-    ttlSeconds: 3600,
     appliedAt: now - 10_000,
     expiresAt: now - 10_000 + 3_600_000,
     updatedAt: now - 10_000,
     ...overrides,
-  };
+  });
 }
 
 export function fakeAuditRow(seq: number, action: string, subject: string, details: Record<string, unknown> = {}): AuditRow {
-  return {
-    seq,
+  return auditRow(seq, {
     at: new Date(Date.now() - (100 - seq) * 1000).toISOString(),
     node: 'F00D-CAFE-0000-0001',
-    actor: 'analyst',
     action,
     subject,
     details,
     hash: `${seq.toString(16).padStart(8, '0')}${'9e'.repeat(28)}`,
-  };
+  });
 }

@@ -7,6 +7,9 @@
 import { memo, useEffect } from 'react';
 import { AUDIT_PAGE_MAX_LIMIT, type AuditLogView, type AuditRow } from '../../../core/console/api.ts';
 import { CallErrorAlert } from './CallErrorAlert.tsx';
+import { LoadFailure } from './LoadFailure.tsx';
+import { LoadingStatus } from './LoadingStatus.tsx';
+import { ScrollTable, type TableColumn } from './ScrollTable.tsx';
 import { TimeStamp } from './TimeStamp.tsx';
 import { useAudit } from './store-hooks.ts';
 
@@ -33,16 +36,9 @@ export function AuditView() {
       <section aria-label="Audit log" className="panel audit">
         <AuditHeader />
         {phase === 'idle' || phase === 'loading' ? (
-          <p className="loading-view__text feed__state" role="status">
-            <span className="spinner" aria-hidden="true" /> Reading the audit log and verifying its hash chain…
-          </p>
+          <LoadingStatus className="feed__state">Reading the audit log and verifying its hash chain…</LoadingStatus>
         ) : phase === 'error' || !log ? (
-          <div className="feed__state">
-            <CallErrorAlert error={error} />
-            <button type="button" className="btn btn--primary" onClick={() => void refresh()}>
-              Retry
-            </button>
-          </div>
+          <LoadFailure error={error} onRetry={() => void refresh()} />
         ) : (
           <>
             <CallErrorAlert error={error} />
@@ -100,31 +96,16 @@ function ChainBanner({ verify }: { verify: AuditLogView['verify'] }) {
   );
 }
 
+const AUDIT_COLUMNS: readonly (string | TableColumn)[] = [{ label: '#', className: 'numeric' }, 'When', 'Actor', 'Action', 'Subject', 'Details', 'Hash'];
+
 function AuditTable({ entries }: { entries: readonly AuditRow[] }) {
   if (entries.length === 0) return <p className="empty">The audit log is empty. Trust and mitigation decisions are recorded here.</p>;
   return (
-    <div className="table-scroll">
-      <table aria-label="Audit entries" className="peer-table audit-table">
-        <thead>
-          <tr>
-            <th scope="col" className="numeric">
-              #
-            </th>
-            <th scope="col">When</th>
-            <th scope="col">Actor</th>
-            <th scope="col">Action</th>
-            <th scope="col">Subject</th>
-            <th scope="col">Details</th>
-            <th scope="col">Hash</th>
-          </tr>
-        </thead>
-        <tbody>
-          {entries.map((entry) => (
-            <AuditTableRow key={entry.seq} entry={entry} />
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <ScrollTable label="Audit entries" className="peer-table audit-table" columns={AUDIT_COLUMNS}>
+      {entries.map((entry) => (
+        <AuditTableRow key={entry.seq} entry={entry} />
+      ))}
+    </ScrollTable>
   );
 }
 

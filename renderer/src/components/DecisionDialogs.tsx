@@ -1,14 +1,15 @@
 /**
  * The approve and reject dialogs of a pending trust request. Confirm buttons use aria-disabled,
- * not disabled, while a call runs: a focused button that becomes disabled drops keyboard focus
- * to the page, and the analyst would have to find their way back into the dialog.
+ * not disabled, while a call runs (see DialogActions).
  */
 import { useId, useState, type FormEvent } from 'react';
 import { CAPABILITY_LABELS, CONSOLE_CAPABILITIES, type ConsoleCapability, type PendingRequestView } from '../../../core/console/api.ts';
 import { selectDecisionActivity } from '../store/handshakes-store.ts';
 import { CallErrorAlert } from './CallErrorAlert.tsx';
+import { DialogActions } from './DialogActions.tsx';
+import { Fact } from './Fact.tsx';
 import { ModalDialog } from './ModalDialog.tsx';
-import { ReasonField, reasonFits } from './ReasonField.tsx';
+import { ReasonDialog } from './ReasonDialog.tsx';
 import { useHandshakes } from './store-hooks.ts';
 
 interface DecisionDialogProps {
@@ -19,18 +20,13 @@ interface DecisionDialogProps {
 function RequesterSummary({ request }: { request: PendingRequestView }) {
   return (
     <dl className="dialog-facts">
-      <div>
-        <dt>Address</dt>
-        <dd className="mono">{request.address}</dd>
-      </div>
-      <div>
-        <dt>Fingerprint</dt>
-        <dd className="mono fingerprint">{request.fingerprint}</dd>
-      </div>
-      <div>
-        <dt>Justification</dt>
-        <dd>{request.justification.trim() || <span className="muted">none given</span>}</dd>
-      </div>
+      <Fact label="Address" className="mono">
+        {request.address}
+      </Fact>
+      <Fact label="Fingerprint" className="mono fingerprint">
+        {request.fingerprint}
+      </Fact>
+      <Fact label="Justification">{request.justification.trim() || <span className="muted">none given</span>}</Fact>
     </dl>
   );
 }
@@ -91,19 +87,7 @@ export function ApproveDialog({ request, onClose }: DecisionDialogProps) {
           {granted.size === 0 ? <p className="field__help">No capability checked: the peer gets basic trust (ping and echo) only.</p> : null}
         </fieldset>
         <CallErrorAlert error={activity.error} />
-        <div className="dialog-actions">
-          <button type="button" className="btn" onClick={close}>
-            Cancel
-          </button>
-          <button type="submit" className="btn btn--approve" aria-disabled={activity.busy || undefined}>
-            Approve
-          </button>
-        </div>
-        {activity.busy ? (
-          <p className="busy-note" role="status">
-            Approving…
-          </p>
-        ) : null}
+        <DialogActions confirm="Approve" tone="approve" disabled={activity.busy} busyNote={activity.busy ? 'Approving…' : null} onCancel={close} />
       </form>
     </ModalDialog>
   );
@@ -113,39 +97,18 @@ export function RejectDialog({ request, onClose }: DecisionDialogProps) {
   const reject = useHandshakes((state) => state.reject);
   const clearOutcome = useHandshakes((state) => state.clearDecisionOutcome);
   const activity = useHandshakes(selectDecisionActivity(request.id));
-  const [reason, setReason] = useState('');
-
-  const close = () => {
-    if (!activity.busy) clearOutcome(request.id);
-    onClose();
-  };
-
-  const submit = async (event: FormEvent) => {
-    event.preventDefault();
-    if (activity.busy || !reasonFits(reason)) return;
-    if (await reject(request, reason.trim())) onClose();
-  };
-
   return (
-    <ModalDialog title={`Reject ${request.hostname}`} onClose={close}>
-      <form className="dialog-form" onSubmit={submit}>
-        <RequesterSummary request={request} />
-        <ReasonField value={reason} onChange={setReason} purpose={`Sent to ${request.hostname} and kept in the audit log.`} />
-        <CallErrorAlert error={activity.error} />
-        <div className="dialog-actions">
-          <button type="button" className="btn" onClick={close}>
-            Cancel
-          </button>
-          <button type="submit" className="btn btn--danger" aria-disabled={activity.busy || !reasonFits(reason) || undefined}>
-            Reject
-          </button>
-        </div>
-        {activity.busy ? (
-          <p className="busy-note" role="status">
-            Rejecting…
-          </p>
-        ) : null}
-      </form>
-    </ModalDialog>
+    <ReasonDialog
+      title={`Reject ${request.hostname}`}
+      purpose={`Sent to ${request.hostname} and kept in the audit log.`}
+      confirm="Reject"
+      busyNote="Rejecting…"
+      activity={activity}
+      decide={(reason) => reject(request, reason)}
+      clearOutcome={() => clearOutcome(request.id)}
+      onClose={onClose}
+    >
+      <RequesterSummary request={request} />
+    </ReasonDialog>
   );
 }

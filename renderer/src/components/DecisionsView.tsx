@@ -4,17 +4,21 @@
  * apart from them, the blocks that ended (expired, revoked, refused, failed, superseded) and
  * unblock requests. Opening the view loads it; from then on `decisions` pushes keep it current.
  */
-import { memo, useCallback, useEffect, useState, type FormEvent } from 'react';
+import { memo, useEffect } from 'react';
 import type { DecisionRow } from '../../../core/console/api.ts';
 import { formatTtl } from '../format/duration.ts';
 import { selectDecision, selectRevokeActivity } from '../store/decisions-store.ts';
 import { CallErrorAlert } from './CallErrorAlert.tsx';
+import { Fact } from './Fact.tsx';
 import { FeedTime } from './FeedTime.tsx';
-import { ModalDialog } from './ModalDialog.tsx';
-import { ReasonField, reasonFits } from './ReasonField.tsx';
+import { LoadFailure } from './LoadFailure.tsx';
+import { LoadingStatus } from './LoadingStatus.tsx';
+import { ReasonDialog } from './ReasonDialog.tsx';
 import { RemainingTime } from './RemainingTime.tsx';
+import { ScrollTable, type TableColumn } from './ScrollTable.tsx';
 import { StatusBadge } from './StatusBadge.tsx';
 import { useDecisions } from './store-hooks.ts';
+import { useRowDialog } from './use-row-dialog.ts';
 
 /** Ended rows in the DOM at most: the newest; a console that ran for months keeps thousands. */
 const ENDED_ROWS_SHOWN = 200;
@@ -31,18 +35,11 @@ export function DecisionsView() {
       <h1 className="visually-hidden">Decisions</h1>
       {phase === 'idle' || phase === 'loading' ? (
         <section aria-label="Active decisions" className="panel">
-          <p className="loading-view__text feed__state" role="status">
-            <span className="spinner" aria-hidden="true" /> Loading decisions…
-          </p>
+          <LoadingStatus className="feed__state">Loading decisions…</LoadingStatus>
         </section>
       ) : phase === 'error' ? (
         <section aria-label="Active decisions" className="panel">
-          <div className="feed__state">
-            <CallErrorAlert error={error} />
-            <button type="button" className="btn btn--primary" onClick={() => void refresh()}>
-              Retry
-            </button>
-          </div>
+          <LoadFailure error={error} onRetry={() => void refresh()} />
         </section>
       ) : (
         <div className="decisions">
@@ -55,10 +52,12 @@ export function DecisionsView() {
   );
 }
 
+const ACTIVE_COLUMNS: readonly (string | TableColumn)[] = ['Block', 'Executor', 'State', 'Remaining', 'Requested by', 'Incident', 'Applied', { label: 'Actions', visuallyHidden: true }];
+const ENDED_COLUMNS: readonly string[] = ['Block', 'Executor', 'Action', 'State', 'Detail', 'Requested by', 'Incident', 'Changed'];
+
 function ActiveDecisions() {
   const keys = useDecisions((state) => state.activeKeys);
-  const [revoking, setRevoking] = useState<string | null>(null);
-  const closeRevoke = useCallback(() => setRevoking(null), []);
+  const revokeDialog = useRowDialog();
   return (
     <section aria-label="Active decisions" className="panel">
       <header className="panel__header">
@@ -67,38 +66,20 @@ function ActiveDecisions() {
       {keys.length === 0 ? (
         <p className="empty">No block is in force. Approved blocks appear here with the time they have left, until they expire or you revoke them.</p>
       ) : (
-        <div className="table-scroll">
-          <table aria-label="Active decisions" className="peer-table decision-table">
-            <thead>
-              <tr>
-                <th scope="col">Block</th>
-                <th scope="col">Executor</th>
-                <th scope="col">State</th>
-                <th scope="col">Remaining</th>
-                <th scope="col">Requested by</th>
-                <th scope="col">Incident</th>
-                <th scope="col">Applied</th>
-                <th scope="col">
-                  <span className="visually-hidden">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {keys.map((key) => (
-                <ActiveDecisionRow key={key} decisionKey={key} onRevoke={setRevoking} />
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <ScrollTable label="Active decisions" className="peer-table decision-table" columns={ACTIVE_COLUMNS}>
+          {keys.map((key) => (
+            <ActiveDecisionRow key={key} decisionKey={key} onRevoke={revokeDialog.open} />
+          ))}
+        </ScrollTable>
       )}
-      {revoking ? <RevokeDecisionDialog decisionKey={revoking} onClose={closeRevoke} /> : null}
+      {revokeDialog.openKey ? <RevokeDecisionDialog decisionKey={revokeDialog.openKey} onClose={revokeDialog.close} /> : null}
     </section>
   );
 }
 
 interface ActiveDecisionRowProps {
   decisionKey: string;
-  /** Stable (a state setter), so memo skips rows that did not change. */
+  /** Stable (useRowDialog's open), so memo skips rows that did not change. */
   onRevoke: (key: string) => void;
 }
 
@@ -151,27 +132,11 @@ function EndedDecisions() {
       {keys.length === 0 ? (
         <p className="empty">No block has ended yet. Expired, revoked, refused and failed blocks are listed here.</p>
       ) : (
-        <div className="table-scroll">
-          <table aria-label="Ended decisions" className="peer-table decision-table">
-            <thead>
-              <tr>
-                <th scope="col">Block</th>
-                <th scope="col">Executor</th>
-                <th scope="col">Action</th>
-                <th scope="col">State</th>
-                <th scope="col">Detail</th>
-                <th scope="col">Requested by</th>
-                <th scope="col">Incident</th>
-                <th scope="col">Changed</th>
-              </tr>
-            </thead>
-            <tbody>
-              {shown.map((key) => (
-                <EndedDecisionRow key={key} decisionKey={key} />
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <ScrollTable label="Ended decisions" className="peer-table decision-table" columns={ENDED_COLUMNS}>
+          {shown.map((key) => (
+            <EndedDecisionRow key={key} decisionKey={key} />
+          ))}
+        </ScrollTable>
       )}
     </section>
   );
@@ -209,58 +174,31 @@ function RevokeDecisionDialog({ decisionKey, onClose }: { decisionKey: string; o
   const revoke = useDecisions((state) => state.revoke);
   const clearOutcome = useDecisions((state) => state.clearRevokeOutcome);
   const activity = useDecisions(selectRevokeActivity(decisionKey));
-  const [reason, setReason] = useState('');
   if (!row) return null;
 
-  const close = () => {
-    if (!activity.busy) clearOutcome(decisionKey);
-    onClose();
-  };
-
-  const submit = async (event: FormEvent) => {
-    event.preventDefault();
-    if (activity.busy || !reasonFits(reason)) return;
-    if (await revoke(decisionKey, reason.trim())) onClose();
-  };
-
   return (
-    <ModalDialog title={`Revoke block of ${row.cidr}`} onClose={close}>
-      <form className="dialog-form" onSubmit={submit}>
-        <p className="dialog-lead">
-          <strong>{row.executor}</strong> lifts the block of <span className="mono">{row.cidr}</span> now, before its TTL runs out. Traffic from it passes again.
-        </p>
-        <dl className="dialog-facts">
-          <div>
-            <dt>Time left</dt>
-            <dd>
-              <RemainingTime expiresAt={row.expiresAt} />
-            </dd>
-          </div>
-          <div>
-            <dt>Incident</dt>
-            <dd className="mono">{row.incidentId ?? '—'}</dd>
-          </div>
-          <div>
-            <dt>Why it was blocked</dt>
-            <dd>{row.reason || '—'}</dd>
-          </div>
-        </dl>
-        <ReasonField value={reason} onChange={setReason} purpose={`Sent to ${row.executor} and kept in the audit log.`} />
-        <CallErrorAlert error={activity.error} />
-        <div className="dialog-actions">
-          <button type="button" className="btn" onClick={close}>
-            Cancel
-          </button>
-          <button type="submit" className="btn btn--danger" aria-disabled={activity.busy || !reasonFits(reason) || undefined}>
-            Revoke
-          </button>
-        </div>
-        {activity.busy ? (
-          <p className="busy-note" role="status">
-            Revoking: waiting for {row.executor}…
-          </p>
-        ) : null}
-      </form>
-    </ModalDialog>
+    <ReasonDialog
+      title={`Revoke block of ${row.cidr}`}
+      purpose={`Sent to ${row.executor} and kept in the audit log.`}
+      confirm="Revoke"
+      busyNote={`Revoking: waiting for ${row.executor}…`}
+      activity={activity}
+      decide={(reason) => revoke(decisionKey, reason)}
+      clearOutcome={() => clearOutcome(decisionKey)}
+      onClose={onClose}
+    >
+      <p className="dialog-lead">
+        <strong>{row.executor}</strong> lifts the block of <span className="mono">{row.cidr}</span> now, before its TTL runs out. Traffic from it passes again.
+      </p>
+      <dl className="dialog-facts">
+        <Fact label="Time left">
+          <RemainingTime expiresAt={row.expiresAt} />
+        </Fact>
+        <Fact label="Incident" className="mono">
+          {row.incidentId ?? '—'}
+        </Fact>
+        <Fact label="Why it was blocked">{row.reason || '—'}</Fact>
+      </dl>
+    </ReasonDialog>
   );
 }

@@ -4,11 +4,12 @@
  */
 import { useEffect } from 'react';
 import { isEmptyFeedFilter } from '../../../core/console/api.ts';
-import { CallErrorAlert } from './CallErrorAlert.tsx';
 import { FeedChart } from './FeedChart.tsx';
 import { FeedDetail } from './FeedDetail.tsx';
 import { FeedFilters } from './FeedFilters.tsx';
 import { FeedList } from './FeedList.tsx';
+import { LoadFailure } from './LoadFailure.tsx';
+import { LoadingStatus } from './LoadingStatus.tsx';
 import { useFeed } from './store-hooks.ts';
 
 export function FeedView() {
@@ -74,23 +75,8 @@ function FeedListArea() {
   const filtered = useFeed((state) => !isEmptyFeedFilter(state.filter));
   const retry = useFeed((state) => state.retry);
 
-  if (phase === 'idle' || phase === 'loading') {
-    return (
-      <p className="loading-view__text feed__state" role="status">
-        <span className="spinner" aria-hidden="true" /> Loading anomalies…
-      </p>
-    );
-  }
-  if (phase === 'error') {
-    return (
-      <div className="feed__state">
-        <CallErrorAlert error={error} />
-        <button type="button" className="btn btn--primary" onClick={() => void retry()}>
-          Retry
-        </button>
-      </div>
-    );
-  }
+  if (phase === 'idle' || phase === 'loading') return <LoadingStatus className="feed__state">Loading anomalies…</LoadingStatus>;
+  if (phase === 'error') return <LoadFailure error={error} onRetry={() => void retry()} />;
   if (empty) {
     return filtered ? (
       <p className="empty feed__state">No anomalies match these filters. Clear filters to see them all.</p>

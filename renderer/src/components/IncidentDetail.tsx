@@ -5,14 +5,19 @@
  * Every string that came from a log (evidence, user names, summaries) is rendered as text.
  */
 import { useEffect, useRef, type RefObject } from 'react';
-import type { IncidentAnomalyRow, IncidentEvidenceLine, IncidentRow, ProposalRow } from '../../../core/console/api.ts';
+import type { IncidentAnomalyRow, IncidentRow, ProposalRow } from '../../../core/console/api.ts';
 import { formatTtl } from '../format/duration.ts';
 import { selectIncident, selectProposal } from '../store/incidents-store.ts';
 import { CallErrorAlert } from './CallErrorAlert.tsx';
+import { EvidenceLines, lineCount } from './EvidenceLines.tsx';
+import { Fact } from './Fact.tsx';
 import { FeedTime } from './FeedTime.tsx';
+import { LoadingStatus } from './LoadingStatus.tsx';
 import { ProposalPanel } from './ProposalPanel.tsx';
+import { ScrollTable, type TableColumn } from './ScrollTable.tsx';
 import { SeverityBadge } from './SeverityBadge.tsx';
 import { StatusBadge } from './StatusBadge.tsx';
+import { UserChips } from './UserChips.tsx';
 import { useIncidents } from './store-hooks.ts';
 
 export function IncidentDetail() {
@@ -51,11 +56,16 @@ export function IncidentDetail() {
       {incident ? <IncidentFacts incident={incident} /> : null}
       {incident?.proposalId ? <ProposalPanel proposalId={incident.proposalId} /> : null}
       {incident?.proposalId ? <Enrichment proposalId={incident.proposalId} /> : null}
-      {incident ? <EvidenceLines evidence={incident.evidence} reported={incident.evidenceReported} /> : null}
+      {incident ? (
+        <EvidenceLines
+          lines={incident.evidence}
+          originOf={(line) => line.agent}
+          counted={`${incident.evidence.length.toLocaleString('en-US')} of ${lineCount(incident.evidenceReported)}`}
+          emptyText="The monitors sent no evidence lines for this incident."
+        />
+      ) : null}
       {detail.phase === 'loading' ? (
-        <p className="loading-view__text" role="status">
-          <span className="spinner" aria-hidden="true" /> Loading anomalies…
-        </p>
+        <LoadingStatus>Loading anomalies…</LoadingStatus>
       ) : detail.phase === 'error' ? (
         <CallErrorAlert error={detail.error} />
       ) : (
@@ -77,102 +87,60 @@ function FocusOnOpen({ target, incidentId }: { target: RefObject<HTMLElement | n
 }
 
 function IncidentFacts({ incident }: { incident: IncidentRow }) {
-  const hiddenUsers = incident.usersTotal - incident.users.length;
   const hiddenSources = incident.sourcesTotal - incident.sources.length;
   const hiddenAgents = incident.agentsTotal - incident.agents.length;
   return (
     <dl className="feed-detail__facts">
-      <div>
-        <dt>Severity</dt>
-        <dd>
-          <SeverityBadge severity={incident.severity} />
-        </dd>
-      </div>
-      <div>
-        <dt>State</dt>
-        <dd>
-          <StatusBadge status={incident.state} />
-          {incident.closedAt !== null ? (
-            <span className="cell-detail">
-              closed <FeedTime ms={incident.closedAt} />
-            </span>
-          ) : null}
-        </dd>
-      </div>
-      <div>
-        <dt>Events</dt>
-        <dd className="mono">{incident.count.toLocaleString('en-US')}</dd>
-      </div>
-      <div>
-        <dt>Anomalies</dt>
-        <dd className="mono">
-          {incident.anomalies.toLocaleString('en-US')} ({incident.openAnomalies.toLocaleString('en-US')} open)
-        </dd>
-      </div>
-      <div>
-        <dt>First seen</dt>
-        <dd>
-          <FeedTime ms={incident.firstSeen} />
-        </dd>
-      </div>
-      <div>
-        <dt>Last seen</dt>
-        <dd>
-          <FeedTime ms={incident.lastSeen} />
-        </dd>
-      </div>
-      <div className="feed-detail__wide">
-        <dt>Sources ({incident.sourcesTotal.toLocaleString('en-US')})</dt>
-        <dd className="mono">
-          {incident.sources.join(', ') || '—'}
-          {hiddenSources > 0 ? ` and ${hiddenSources.toLocaleString('en-US')} more` : ''}
-        </dd>
-      </div>
-      <div className="feed-detail__wide">
-        <dt>Rules</dt>
-        <dd>
-          <ul className="chips">
-            {incident.rules.map((r) => (
-              <li key={r.rule} className="chip">
-                <span className="mono">{r.rule}</span> <SeverityBadge severity={r.severity} />
-              </li>
-            ))}
-          </ul>
-        </dd>
-      </div>
-      <div>
-        <dt>Agents</dt>
-        <dd>
-          {incident.agents.join(', ') || '—'}
-          {hiddenAgents > 0 ? ` and ${hiddenAgents} more` : ''}
-        </dd>
-      </div>
-      <div>
-        <dt>MITRE ATT&amp;CK</dt>
-        <dd className="mono">{incident.mitre.join(', ') || '—'}</dd>
-      </div>
-      <div className="feed-detail__wide">
-        <dt>Users tried ({incident.usersTotal.toLocaleString('en-US')})</dt>
-        <dd>
-          {incident.users.length === 0 ? (
-            '—'
-          ) : (
-            <ul className="chips">
-              {incident.users.map((user) => (
-                <li key={user} className="chip">
-                  {user}
-                </li>
-              ))}
-              {hiddenUsers > 0 ? <li className="chip chip--more">and {hiddenUsers.toLocaleString('en-US')} more</li> : null}
-            </ul>
-          )}
-        </dd>
-      </div>
+      <Fact label="Severity">
+        <SeverityBadge severity={incident.severity} />
+      </Fact>
+      <Fact label="State">
+        <StatusBadge status={incident.state} />
+        {incident.closedAt !== null ? (
+          <span className="cell-detail">
+            closed <FeedTime ms={incident.closedAt} />
+          </span>
+        ) : null}
+      </Fact>
+      <Fact label="Events" className="mono">
+        {incident.count.toLocaleString('en-US')}
+      </Fact>
+      <Fact label="Anomalies" className="mono">
+        {incident.anomalies.toLocaleString('en-US')} ({incident.openAnomalies.toLocaleString('en-US')} open)
+      </Fact>
+      <Fact label="First seen">
+        <FeedTime ms={incident.firstSeen} />
+      </Fact>
+      <Fact label="Last seen">
+        <FeedTime ms={incident.lastSeen} />
+      </Fact>
+      <Fact label={`Sources (${incident.sourcesTotal.toLocaleString('en-US')})`} className="mono" wide>
+        {incident.sources.join(', ') || '—'}
+        {hiddenSources > 0 ? ` and ${hiddenSources.toLocaleString('en-US')} more` : ''}
+      </Fact>
+      <Fact label="Rules" wide>
+        <ul className="chips">
+          {incident.rules.map((r) => (
+            <li key={r.rule} className="chip">
+              <span className="mono">{r.rule}</span> <SeverityBadge severity={r.severity} />
+            </li>
+          ))}
+        </ul>
+      </Fact>
+      <Fact label="Agents">
+        {incident.agents.join(', ') || '—'}
+        {hiddenAgents > 0 ? ` and ${hiddenAgents} more` : ''}
+      </Fact>
+      <Fact label="MITRE ATT&CK" className="mono">
+        {incident.mitre.join(', ') || '—'}
+      </Fact>
+      <Fact label={`Users tried (${incident.usersTotal.toLocaleString('en-US')})`} wide>
+        <UserChips users={incident.users} total={incident.usersTotal} />
+      </Fact>
       {!incident.blockable ? (
-        <div className="feed-detail__wide">
-          <dt>Block</dt>
-          <dd className="muted">The source is known by host name only: no address to block, so nothing is proposed.</dd>
-        </div>
+        <Fact label="Block" className="muted" wide>
+          The source is known by host name only: no address to block, so nothing is proposed.
+        </Fact>
       ) : null}
     </dl>
   );
@@ -227,78 +195,37 @@ function Enrichment({ proposalId }: { proposalId: string }) {
   );
 }
 
-function EvidenceLines({ evidence, reported }: { evidence: readonly IncidentEvidenceLine[]; reported: number }) {
-  if (evidence.length === 0) return <p className="empty">The monitors sent no evidence lines for this incident.</p>;
-  const agents = new Set(evidence.map((line) => line.agent));
-  const oneAgent = agents.size === 1 ? evidence[0]?.agent : null;
-  return (
-    <section aria-label="Evidence" className="evidence">
-      <h4 className="evidence__title">
-        Evidence ({evidence.length.toLocaleString('en-US')} of {reported.toLocaleString('en-US')} {reported === 1 ? 'line' : 'lines'}){oneAgent ? <span className="evidence__source mono"> from {oneAgent}</span> : null}
-      </h4>
-      <ol className="evidence__lines">
-        {evidence.map((line, i) => (
-          <li key={i} className="evidence__line">
-            <span className="evidence__number mono">
-              <span className="visually-hidden">line </span>
-              {line.line}
-            </span>
-            <code className="evidence__text">
-              {oneAgent ? null : <span className="evidence__source">{line.agent}: </span>}
-              {line.text}
-            </code>
-          </li>
-        ))}
-      </ol>
-    </section>
-  );
-}
+const ANOMALY_COLUMNS: readonly (string | TableColumn)[] = ['Rule', 'Severity', 'Agent', { label: 'Events', className: 'numeric' }, 'Last seen', 'State'];
 
 function CorrelatedAnomalies({ anomalies }: { anomalies: readonly IncidentAnomalyRow[] }) {
   if (anomalies.length === 0) return <p className="empty">No anomalies are stored for this incident.</p>;
   return (
     <section aria-label="Correlated anomalies" className="incident-anomalies">
       <h4 className="evidence__title">Correlated anomalies ({anomalies.length.toLocaleString('en-US')})</h4>
-      <div className="table-scroll">
-        <table aria-label="Correlated anomalies" className="peer-table">
-          <thead>
-            <tr>
-              <th scope="col">Rule</th>
-              <th scope="col">Severity</th>
-              <th scope="col">Agent</th>
-              <th scope="col" className="numeric">
-                Events
-              </th>
-              <th scope="col">Last seen</th>
-              <th scope="col">State</th>
-            </tr>
-          </thead>
-          <tbody>
-            {anomalies.map((anomaly) => (
-              <tr key={`${anomaly.agent}/${anomaly.anomalyId}`}>
-                <th scope="row">
-                  <span className="mono">{anomaly.rule}</span>
-                  <span className="cell-detail incident-anomalies__summary">{anomaly.summary}</span>
-                </th>
-                <td>
-                  <SeverityBadge severity={anomaly.severity} />
-                </td>
-                <td>
-                  {anomaly.agent}
-                  <span className="cell-detail mono">{anomaly.sourceIp}</span>
-                </td>
-                <td className="numeric mono">{anomaly.count.toLocaleString('en-US')}</td>
-                <td>
-                  <FeedTime ms={anomaly.lastSeen} />
-                </td>
-                <td>
-                  <StatusBadge status={anomaly.state} />
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <ScrollTable label="Correlated anomalies" className="peer-table" columns={ANOMALY_COLUMNS}>
+        {anomalies.map((anomaly) => (
+          <tr key={`${anomaly.agent}/${anomaly.anomalyId}`}>
+            <th scope="row">
+              <span className="mono">{anomaly.rule}</span>
+              <span className="cell-detail incident-anomalies__summary">{anomaly.summary}</span>
+            </th>
+            <td>
+              <SeverityBadge severity={anomaly.severity} />
+            </td>
+            <td>
+              {anomaly.agent}
+              <span className="cell-detail mono">{anomaly.sourceIp}</span>
+            </td>
+            <td className="numeric mono">{anomaly.count.toLocaleString('en-US')}</td>
+            <td>
+              <FeedTime ms={anomaly.lastSeen} />
+            </td>
+            <td>
+              <StatusBadge status={anomaly.state} />
+            </td>
+          </tr>
+        ))}
+      </ScrollTable>
     </section>
   );
 }

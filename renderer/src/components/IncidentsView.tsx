@@ -10,6 +10,9 @@ import { offenceText, selectIncident, selectPendingProposalCount, selectProposal
 import { CallErrorAlert } from './CallErrorAlert.tsx';
 import { FeedTime } from './FeedTime.tsx';
 import { IncidentDetail } from './IncidentDetail.tsx';
+import { LoadFailure } from './LoadFailure.tsx';
+import { LoadingStatus } from './LoadingStatus.tsx';
+import { ScrollTable, type TableColumn } from './ScrollTable.tsx';
 import { SeverityBadge } from './SeverityBadge.tsx';
 import { StatusBadge } from './StatusBadge.tsx';
 import { useIncidents } from './store-hooks.ts';
@@ -58,23 +61,8 @@ function IncidentsListArea() {
   const empty = useIncidents((state) => state.orderedIds.length === 0);
   const refresh = useIncidents((state) => state.refresh);
 
-  if (phase === 'idle' || phase === 'loading') {
-    return (
-      <p className="loading-view__text feed__state" role="status">
-        <span className="spinner" aria-hidden="true" /> Loading incidents…
-      </p>
-    );
-  }
-  if (phase === 'error') {
-    return (
-      <div className="feed__state">
-        <CallErrorAlert error={error} />
-        <button type="button" className="btn btn--primary" onClick={() => void refresh()}>
-          Retry
-        </button>
-      </div>
-    );
-  }
+  if (phase === 'idle' || phase === 'loading') return <LoadingStatus className="feed__state">Loading incidents…</LoadingStatus>;
+  if (phase === 'error') return <LoadFailure error={error} onRetry={() => void refresh()} />;
   return (
     <div className="incidents__list">
       {/* A list on screen whose re-read failed: it is still right up to the last push. */}
@@ -90,6 +78,19 @@ function IncidentsListArea() {
   );
 }
 
+/** The secondary columns give way to the detail pane when it is open (it shows them). */
+const INCIDENT_COLUMNS: readonly (string | TableColumn)[] = [
+  'Source',
+  'Severity',
+  { label: 'Rules', className: 'incident-col--secondary' },
+  { label: 'Agents', className: 'incident-col--secondary' },
+  { label: 'Events', className: 'numeric' },
+  { label: 'First seen', className: 'incident-col--secondary' },
+  'Last seen',
+  'State',
+  'Proposal',
+];
+
 function IncidentsTable() {
   const orderedIds = useIncidents((state) => state.orderedIds);
   const selectedId = useIncidents((state) => state.selectedId);
@@ -97,36 +98,11 @@ function IncidentsTable() {
   const detailOpen = useIncidents((state) => state.detail !== null);
   const open = useCallback((incidentId: string) => void select(incidentId), [select]);
   return (
-    <div className="table-scroll">
-      <table aria-label="Incidents" className={detailOpen ? 'peer-table incident-table incident-table--compact' : 'peer-table incident-table'}>
-        <thead>
-          <tr>
-            <th scope="col">Source</th>
-            <th scope="col">Severity</th>
-            <th scope="col" className="incident-col--secondary">
-              Rules
-            </th>
-            <th scope="col" className="incident-col--secondary">
-              Agents
-            </th>
-            <th scope="col" className="numeric">
-              Events
-            </th>
-            <th scope="col" className="incident-col--secondary">
-              First seen
-            </th>
-            <th scope="col">Last seen</th>
-            <th scope="col">State</th>
-            <th scope="col">Proposal</th>
-          </tr>
-        </thead>
-        <tbody>
-          {orderedIds.map((id) => (
-            <IncidentTableRow key={id} incidentId={id} selected={id === selectedId} onOpen={open} />
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <ScrollTable label="Incidents" className={detailOpen ? 'peer-table incident-table incident-table--compact' : 'peer-table incident-table'} columns={INCIDENT_COLUMNS}>
+      {orderedIds.map((id) => (
+        <IncidentTableRow key={id} incidentId={id} selected={id === selectedId} onOpen={open} />
+      ))}
+    </ScrollTable>
   );
 }
 

@@ -3,21 +3,32 @@
  * the list of visible keys only, and each row to its own PeerRow, which the store keeps as the
  * same object while it does not change — so an update re-renders just the rows it touched.
  */
-import { memo, useCallback, useId, useState } from 'react';
+import { memo, useId, useState } from 'react';
 import { peerDisplayName, selectPeer, selectPeerCount, selectVisiblePeerKeys } from '../store/peers-store.ts';
 import { CapabilityList } from './CapabilityList.tsx';
 import { RevokeDialog } from './RevokeDialog.tsx';
+import { ScrollTable, type TableColumn } from './ScrollTable.tsx';
 import { TimeStamp } from './TimeStamp.tsx';
 import { usePeers, usePeersShallow } from './store-hooks.ts';
+import { useRowDialog } from './use-row-dialog.ts';
+
+const PEER_COLUMNS: readonly (string | TableColumn)[] = [
+  'Hostname',
+  'Address',
+  'Trust',
+  'Capabilities',
+  'Status',
+  { label: 'RTT', className: 'numeric' },
+  { label: 'Actions', visuallyHidden: true },
+];
 
 export function PeersSection() {
   const [filter, setFilter] = useState('');
-  const [revokingKey, setRevokingKey] = useState<string | null>(null);
+  const revokeDialog = useRowDialog();
   const total = usePeers(selectPeerCount);
   // selectVisiblePeerKeys is rebuilt per render, and the shallow hook compares its result by items.
   const visibleKeys = usePeersShallow(selectVisiblePeerKeys(filter));
   const filterId = useId();
-  const closeRevoke = useCallback(() => setRevokingKey(null), []);
 
   return (
     <section aria-label="Peers" className="panel peers">
@@ -48,40 +59,21 @@ export function PeersSection() {
               {visibleKeys.length} of {total} peers match “{filter.trim()}”
             </p>
           ) : null}
-          <div className="table-scroll">
-            <table aria-label="Peers" className="peer-table">
-              <thead>
-                <tr>
-                  <th scope="col">Hostname</th>
-                  <th scope="col">Address</th>
-                  <th scope="col">Trust</th>
-                  <th scope="col">Capabilities</th>
-                  <th scope="col">Status</th>
-                  <th scope="col" className="numeric">
-                    RTT
-                  </th>
-                  <th scope="col">
-                    <span className="visually-hidden">Actions</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {visibleKeys.map((key) => (
-                  <PeerTableRow key={key} peerKey={key} onRevoke={setRevokingKey} />
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <ScrollTable label="Peers" className="peer-table" columns={PEER_COLUMNS}>
+            {visibleKeys.map((key) => (
+              <PeerTableRow key={key} peerKey={key} onRevoke={revokeDialog.open} />
+            ))}
+          </ScrollTable>
         </>
       )}
-      {revokingKey ? <RevokeDialog peerKey={revokingKey} onClose={closeRevoke} /> : null}
+      {revokeDialog.openKey ? <RevokeDialog peerKey={revokeDialog.openKey} onClose={revokeDialog.close} /> : null}
     </section>
   );
 }
 
 interface PeerTableRowProps {
   peerKey: string;
-  /** Stable (a state setter), so memo can skip rows whose peer did not change. */
+  /** Stable (useRowDialog's open), so memo can skip rows whose peer did not change. */
   onRevoke: (peerKey: string) => void;
 }
 

@@ -8,8 +8,10 @@ import { MITIGATION_TTL_RANGE, type ProposalRow } from '../../../core/console/ap
 import { formatTtl, joinTtl, splitTtl, TTL_UNITS, type TtlUnit } from '../format/duration.ts';
 import { selectDecisionActivity, type ProposalEdits } from '../store/incidents-store.ts';
 import { CallErrorAlert } from './CallErrorAlert.tsx';
+import { DialogActions } from './DialogActions.tsx';
+import { Fact } from './Fact.tsx';
 import { ModalDialog } from './ModalDialog.tsx';
-import { ReasonField, reasonFits } from './ReasonField.tsx';
+import { ReasonDialog } from './ReasonDialog.tsx';
 import { useIncidents } from './store-hooks.ts';
 
 interface ProposalDialogProps {
@@ -20,20 +22,13 @@ interface ProposalDialogProps {
 function ProposalSummary({ proposal }: { proposal: ProposalRow }) {
   return (
     <dl className="dialog-facts">
-      <div>
-        <dt>Incident</dt>
-        <dd className="mono">{proposal.incidentId}</dd>
-      </div>
-      <div>
-        <dt>Proposed</dt>
-        <dd>
-          <span className="mono">{proposal.cidr}</span> for {formatTtl(proposal.ttlSeconds)}
-        </dd>
-      </div>
-      <div>
-        <dt>Why</dt>
-        <dd>{proposal.reason}</dd>
-      </div>
+      <Fact label="Incident" className="mono">
+        {proposal.incidentId}
+      </Fact>
+      <Fact label="Proposed">
+        <span className="mono">{proposal.cidr}</span> for {formatTtl(proposal.ttlSeconds)}
+      </Fact>
+      <Fact label="Why">{proposal.reason}</Fact>
     </dl>
   );
 }
@@ -178,19 +173,13 @@ export function EditProposalDialog({ proposal, onClose }: ProposalDialogProps) {
           </p>
         </fieldset>
         {editing ? <CallErrorAlert error={activity.error} /> : null}
-        <div className="dialog-actions">
-          <button type="button" className="btn" onClick={close}>
-            Cancel
-          </button>
-          <button type="submit" className="btn btn--approve" aria-disabled={activity.busy || (submitted && !valid) || undefined}>
-            Approve edited block
-          </button>
-        </div>
-        {activity.busy && editing ? (
-          <p className="busy-note" role="status">
-            Approving: sending the signed block and waiting for the executors…
-          </p>
-        ) : null}
+        <DialogActions
+          confirm="Approve edited block"
+          tone="approve"
+          disabled={activity.busy || (submitted && !valid)}
+          busyNote={activity.busy && editing ? 'Approving: sending the signed block and waiting for the executors…' : null}
+          onCancel={close}
+        />
       </form>
     </ModalDialog>
   );
@@ -200,44 +189,21 @@ export function RejectProposalDialog({ proposal, onClose }: ProposalDialogProps)
   const reject = useIncidents((state) => state.reject);
   const clearOutcome = useIncidents((state) => state.clearDecisionOutcome);
   const activity = useIncidents(selectDecisionActivity(proposal.id));
-  const [reason, setReason] = useState('');
-  const ready = reason.trim() !== '' && reasonFits(reason);
-  const rejecting = activity.kind === 'reject';
-
-  const close = () => {
-    if (!activity.busy) clearOutcome(proposal.id);
-    onClose();
-  };
-
-  const submit = async (event: FormEvent) => {
-    event.preventDefault();
-    if (activity.busy || !ready) return;
-    if (await reject(proposal.id, reason.trim())) onClose();
-  };
-
   return (
-    <ModalDialog title={`Reject block of ${proposal.cidr}`} onClose={close}>
-      <form className="dialog-form" onSubmit={submit}>
-        <p className="dialog-lead">
-          Nothing is blocked. The console proposes again only if this incident gets worse.
-        </p>
-        <ProposalSummary proposal={proposal} />
-        <ReasonField value={reason} onChange={setReason} purpose="Kept in the audit log with your decision." required />
-        {rejecting ? <CallErrorAlert error={activity.error} /> : null}
-        <div className="dialog-actions">
-          <button type="button" className="btn" onClick={close}>
-            Cancel
-          </button>
-          <button type="submit" className="btn btn--danger" aria-disabled={activity.busy || !ready || undefined}>
-            Reject
-          </button>
-        </div>
-        {activity.busy && rejecting ? (
-          <p className="busy-note" role="status">
-            Rejecting…
-          </p>
-        ) : null}
-      </form>
-    </ModalDialog>
+    <ReasonDialog
+      title={`Reject block of ${proposal.cidr}`}
+      purpose="Kept in the audit log with your decision."
+      reasonRequired
+      confirm="Reject"
+      busyNote="Rejecting…"
+      activity={activity}
+      activityIsThisDialogs={activity.kind === 'reject'}
+      decide={(reason) => reject(proposal.id, reason)}
+      clearOutcome={() => clearOutcome(proposal.id)}
+      onClose={onClose}
+    >
+      <p className="dialog-lead">Nothing is blocked. The console proposes again only if this incident gets worse.</p>
+      <ProposalSummary proposal={proposal} />
+    </ReasonDialog>
   );
 }

@@ -9,6 +9,7 @@ import type { ProposalRow } from '../../../core/console/api.ts';
 import { formatTtl } from '../format/duration.ts';
 import { executorOutcomes, offenceText, selectDecisionActivity, selectProposal } from '../store/incidents-store.ts';
 import { CallErrorAlert } from './CallErrorAlert.tsx';
+import { Fact } from './Fact.tsx';
 import { FeedTime } from './FeedTime.tsx';
 import { EditProposalDialog, RejectProposalDialog } from './ProposalDialogs.tsx';
 import { StatusBadge } from './StatusBadge.tsx';
@@ -77,37 +78,22 @@ function ProposalFacts({ proposal }: { proposal: ProposalRow }) {
   const approved = proposal.approved;
   return (
     <dl className="feed-detail__facts">
-      <div>
-        <dt>Block</dt>
-        <dd className="mono">
-          {approved?.cidr ?? proposal.cidr}
-          {approved && approved.cidr !== proposal.cidr ? <span className="cell-detail">proposed {proposal.cidr}</span> : null}
-        </dd>
-      </div>
-      <div>
-        <dt>{approved ? 'TTL' : 'Suggested TTL'}</dt>
-        <dd>
-          {formatTtl(approved?.ttlSeconds ?? proposal.ttlSeconds)}
-          {approved && approved.ttlSeconds !== proposal.ttlSeconds ? <span className="cell-detail">proposed {formatTtl(proposal.ttlSeconds)}</span> : null}
-        </dd>
-      </div>
-      <div>
-        <dt>Executors</dt>
-        <dd>{targetsText(approved?.targets ?? proposal.targets)}</dd>
-      </div>
-      <div>
-        <dt>Escalation</dt>
-        <dd>{offenceText(proposal.previousBans)}</dd>
-      </div>
-      <div className="feed-detail__wide">
-        <dt>Why</dt>
-        <dd>
-          {proposal.reason}
-          <span className="cell-detail">
-            proposed <FeedTime ms={proposal.createdAt} />
-          </span>
-        </dd>
-      </div>
+      <Fact label="Block" className="mono">
+        {approved?.cidr ?? proposal.cidr}
+        {approved && approved.cidr !== proposal.cidr ? <span className="cell-detail">proposed {proposal.cidr}</span> : null}
+      </Fact>
+      <Fact label={approved ? 'TTL' : 'Suggested TTL'}>
+        {formatTtl(approved?.ttlSeconds ?? proposal.ttlSeconds)}
+        {approved && approved.ttlSeconds !== proposal.ttlSeconds ? <span className="cell-detail">proposed {formatTtl(proposal.ttlSeconds)}</span> : null}
+      </Fact>
+      <Fact label="Executors">{targetsText(approved?.targets ?? proposal.targets)}</Fact>
+      <Fact label="Escalation">{offenceText(proposal.previousBans)}</Fact>
+      <Fact label="Why" wide>
+        {proposal.reason}
+        <span className="cell-detail">
+          proposed <FeedTime ms={proposal.createdAt} />
+        </span>
+      </Fact>
     </dl>
   );
 }

@@ -7,7 +7,7 @@
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import { AUDIT_PAGE_DEFAULT_LIMIT, AUDIT_PAGE_MAX_LIMIT, type AuditLogView, type ConsoleApi } from '../../../core/console/api.ts';
 import { toCallErrorView, type CallErrorView } from './call-outcome.ts';
-import type { LoadPhase } from './incidents-store.ts';
+import type { LoadPhase } from './live-list-load.ts';
 
 /** Entries a "Show more" adds. */
 export const AUDIT_PAGE_STEP = AUDIT_PAGE_DEFAULT_LIMIT;

@@ -21,3 +21,9 @@ export function toCallErrorView(error: unknown): CallErrorView {
   const message = error instanceof Error ? error.message : String(error);
   return { code: 'unexpected', message: `unexpected error: ${message}`, hint: 'reload the page; if it happens again, see the console service log' };
 }
+
+/** `activities` with `target`'s entry set to `activity`, or removed when it is null (the call is over and nothing is left to show). */
+export function withActivity<A extends ActionState>(activities: Readonly<Record<string, A>>, target: string, activity: A | null): Readonly<Record<string, A>> {
+  const { [target]: _previous, ...rest } = activities;
+  return activity ? { ...rest, [target]: activity } : rest;
+}

@@ -9,9 +9,9 @@
  */
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import type { ConsoleApi, ConsoleEvent, DecisionRow } from '../../../core/console/api.ts';
-import { IDLE, toCallErrorView, type ActionState, type CallErrorView } from './call-outcome.ts';
-import type { LoadPhase } from './incidents-store.ts';
-import { sameList, sameRow } from './same-row.ts';
+import { IDLE, toCallErrorView, withActivity, type ActionState } from './call-outcome.ts';
+import { createLiveListLoad, type LiveListStatus } from './live-list-load.ts';
+import { rowsOfRead, sameList, upsertRows } from './same-row.ts';
 
 export type DecisionsPush = Extract<ConsoleEvent, { type: 'decisions' }>;
 
@@ -31,11 +31,7 @@ export function isActiveDecision(row: DecisionRow): boolean {
   return row.action === 'block' && !ENDED_DECISION_STATES.includes(row.state);
 }
 
-export interface DecisionsState {
-  active: boolean;
-  phase: LoadPhase;
-  error: CallErrorView | null;
-  refreshing: boolean;
+export interface DecisionsState extends LiveListStatus {
   byKey: Readonly<Record<string, DecisionRow>>;
   /** Blocks in force, newest first. Same array while it holds the same keys in the same order. */
   activeKeys: readonly string[];
@@ -63,18 +59,9 @@ function compareEnded(a: DecisionRow, b: DecisionRow): number {
   return b.updatedAt - a.updatedAt || decisionKey(b).localeCompare(decisionKey(a));
 }
 
-function newer(held: DecisionRow | undefined, incoming: DecisionRow): boolean {
-  return held === undefined || (incoming.updatedAt >= held.updatedAt && !sameRow(held, incoming));
-}
-
 export function createDecisionsStore(api: ConsoleApi): DecisionsStore {
   return createStore<DecisionsState>()((set, get) => {
-    let loadGeneration = 0;
-    let loadInFlight = false;
-    let pushesDuringLoad: DecisionsPush[] = [];
-    let snapshotsSeen = 0;
-
-    function commit(byKey: Record<string, DecisionRow>): void {
+    function commit(byKey: Readonly<Record<string, DecisionRow>>): void {
       const rows = Object.values(byKey);
       const activeKeys = rows.filter(isActiveDecision).sort(compareActive).map(decisionKey);
       const endedKeys = rows
@@ -91,48 +78,21 @@ export function createDecisionsStore(api: ConsoleApi): DecisionsStore {
 
     function upsert(rows: readonly DecisionRow[]): void {
       const held = get().byKey;
-      let byKey: Record<string, DecisionRow> | null = null;
-      for (const row of rows) {
-        const key = decisionKey(row);
-        if (!newer((byKey ?? held)[key], row)) continue;
-        (byKey ??= { ...held })[key] = row;
-      }
-      if (byKey) commit(byKey);
+      const byKey = upsertRows(held, rows, decisionKey);
+      if (byKey !== held) commit(byKey);
     }
 
-    async function load(): Promise<void> {
-      const generation = ++loadGeneration;
-      loadInFlight = true;
-      pushesDuringLoad = [];
-      if (get().phase === 'ready') set({ refreshing: true });
-      else set({ phase: 'loading', error: null });
-      try {
-        const { decisions } = await api.call('decisions', {});
-        if (generation !== loadGeneration) return;
-        const held = get().byKey;
-        const byKey: Record<string, DecisionRow> = {};
-        for (const row of decisions) {
-          const key = decisionKey(row);
-          const old = held[key];
-          byKey[key] = old && !newer(old, row) ? old : row;
-        }
-        commit(byKey);
-        for (const push of pushesDuringLoad) upsert(push.upsert);
-        set({ phase: 'ready', error: null, refreshing: false });
-      } catch (error) {
-        if (generation !== loadGeneration) return;
-        set({ refreshing: false, error: toCallErrorView(error), ...(get().phase === 'ready' ? {} : { phase: 'error' as const }) });
-      } finally {
-        if (generation === loadGeneration) {
-          loadInFlight = false;
-          pushesDuringLoad = [];
-        }
-      }
-    }
+    const live = createLiveListLoad(
+      { get, set },
+      {
+        read: () => api.call('decisions', {}),
+        applyRead: ({ decisions }) => commit(rowsOfRead(get().byKey, decisions, decisionKey)),
+        applyPush: (push: DecisionsPush) => upsert(push.upsert),
+      },
+    );
 
     function setActivity(key: string, activity: ActionState | null): void {
-      const { [key]: _previous, ...rest } = get().revokeActivity;
-      set({ revokeActivity: activity ? { ...rest, [key]: activity } : rest });
+      set({ revokeActivity: withActivity(get().revokeActivity, key, activity) });
     }
 
     return {
@@ -145,24 +105,15 @@ export function createDecisionsStore(api: ConsoleApi): DecisionsStore {
       endedKeys: [],
       revokeActivity: {},
 
-      activate() {
-        if (get().active) return;
-        set({ active: true });
-        void load();
-      },
-
-      refresh: load,
+      activate: live.activate,
+      refresh: live.load,
 
       applyPush(event) {
-        if (!get().active) return;
-        if (loadInFlight) pushesDuringLoad.push(event);
-        upsert(event.upsert);
+        live.push(event);
       },
 
       connectionRestored() {
-        snapshotsSeen++;
-        if (snapshotsSeen === 1 || !get().active) return;
-        void load();
+        live.connectionRestored();
       },
 
       async revoke(key, reason) {

@@ -4,7 +4,7 @@
  */
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import type { ConsoleApi, ConsoleCapability, HandshakeResultView, OutgoingRequestView, PeerRow, PendingRequestView } from '../../../core/console/api.ts';
-import { BUSY, IDLE, toCallErrorView, type ActionState, type CallErrorView } from './call-outcome.ts';
+import { BUSY, IDLE, toCallErrorView, withActivity, type ActionState, type CallErrorView } from './call-outcome.ts';
 
 export interface TrustRequestFormState {
   busy: boolean;
@@ -53,8 +53,7 @@ export interface HandshakesStoreOptions {
 export function createHandshakesStore(api: ConsoleApi, options: HandshakesStoreOptions = {}): HandshakesStore {
   return createStore<HandshakesState>()((set, get) => {
     function setDecision(requestId: string, activity: ActionState | null): void {
-      const { [requestId]: _previous, ...rest } = get().decisionActivity;
-      set({ decisionActivity: activity ? { ...rest, [requestId]: activity } : rest });
+      set({ decisionActivity: withActivity(get().decisionActivity, requestId, activity) });
     }
 
     /** Drops a decided request at once, so the list updates before the service's push arrives. */

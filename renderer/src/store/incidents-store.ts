@@ -11,11 +11,11 @@
  */
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import type { ConsoleApi, ConsoleEvent, IncidentAnomalyRow, IncidentRow, IncidentsView, MitigationDelivery, ProposalRow } from '../../../core/console/api.ts';
-import { IDLE, toCallErrorView, type ActionState, type CallErrorView } from './call-outcome.ts';
-import { sameList, sameRow } from './same-row.ts';
+import { IDLE, toCallErrorView, withActivity, type ActionState, type CallErrorView } from './call-outcome.ts';
+import { createLiveListLoad, type LiveListStatus } from './live-list-load.ts';
+import { rowsOfRead, sameList, sameRow, upsertRows } from './same-row.ts';
 
 export type IncidentsPush = Extract<ConsoleEvent, { type: 'incidents' }>;
-export type LoadPhase = 'idle' | 'loading' | 'ready' | 'error';
 
 export interface IncidentDetailState {
   incidentId: string;
@@ -41,13 +41,7 @@ export interface ProposalDecisionActivity extends ActionState {
   kind: ProposalDecisionKind;
 }
 
-export interface IncidentsState {
-  /** The view has been opened: from then on the list is loaded and follows pushes. */
-  active: boolean;
-  phase: LoadPhase;
-  error: CallErrorView | null;
-  /** A re-read (reconnect, Refresh) is running while the list stays on screen. */
-  refreshing: boolean;
+export interface IncidentsState extends LiveListStatus {
   byId: Readonly<Record<string, IncidentRow>>;
   /** Newest activity first (lastSeen, then newest created). Same array while the order holds. */
   orderedIds: readonly string[];
@@ -82,9 +76,8 @@ export function compareIncidents(a: IncidentRow, b: IncidentRow): number {
   return b.lastSeen - a.lastSeen || b.createdAt - a.createdAt || b.id.localeCompare(a.id, 'en', { numeric: true });
 }
 
-/** Replaces `held` with `incoming` only if it is at least as new and shows something different. */
-function newer<T extends { updatedAt: number }>(held: T | undefined, incoming: T): boolean {
-  return held === undefined || (incoming.updatedAt >= held.updatedAt && !sameRow(held, incoming));
+function idOf(row: { id: string }): string {
+  return row.id;
 }
 
 function proposalIdsOf(proposals: readonly ProposalRow[]): string[] {
@@ -93,17 +86,12 @@ function proposalIdsOf(proposals: readonly ProposalRow[]): string[] {
 
 export function createIncidentsStore(api: ConsoleApi): IncidentsStore {
   return createStore<IncidentsState>()((set, get) => {
-    let loadGeneration = 0;
-    /** Pushes that arrived while a read was in flight: applied again on top of its answer. */
-    let pushesDuringLoad: IncidentsPush[] = [];
-    let loadInFlight = false;
-    let snapshotsSeen = 0;
     let detailGeneration = 0;
     /** A quiet re-read of the open incident runs, and another was asked for meanwhile. */
     let detailRefreshing = false;
     let detailRefreshAgain = false;
 
-    function commitIncidents(byId: Record<string, IncidentRow>): void {
+    function commitIncidents(byId: Readonly<Record<string, IncidentRow>>): void {
       const previous = get().orderedIds;
       const next = Object.values(byId).sort(compareIncidents).map((row) => row.id);
       set({ byId, orderedIds: sameList(previous, next) ? previous : next });
@@ -111,18 +99,10 @@ export function createIncidentsStore(api: ConsoleApi): IncidentsStore {
 
     function upsert(incidents: readonly IncidentRow[], proposals: readonly ProposalRow[]): void {
       const state = get();
-      let byId: Record<string, IncidentRow> | null = null;
-      for (const row of incidents) {
-        if (!newer((byId ?? state.byId)[row.id], row)) continue;
-        (byId ??= { ...state.byId })[row.id] = row;
-      }
-      let proposalsById: Record<string, ProposalRow> | null = null;
-      for (const row of proposals) {
-        if (!newer((proposalsById ?? state.proposals)[row.id], row)) continue;
-        (proposalsById ??= { ...state.proposals })[row.id] = row;
-      }
-      if (proposalsById) set({ proposals: proposalsById });
-      if (byId) commitIncidents(byId);
+      const byId = upsertRows(state.byId, incidents, idOf);
+      const proposalsById = upsertRows(state.proposals, proposals, idOf);
+      if (proposalsById !== state.proposals) set({ proposals: proposalsById });
+      if (byId !== state.byId) commitIncidents(byId);
       const detail = get().detail;
       if (detail) {
         const added = proposals.filter((p) => p.incidentId === detail.incidentId && !detail.proposalIds.includes(p.id));
@@ -132,16 +112,8 @@ export function createIncidentsStore(api: ConsoleApi): IncidentsStore {
 
     function replaceAll(view: IncidentsView): void {
       const state = get();
-      const byId: Record<string, IncidentRow> = {};
-      for (const row of view.incidents) {
-        const held = state.byId[row.id];
-        byId[row.id] = held && !newer(held, row) ? held : row;
-      }
-      const proposals: Record<string, ProposalRow> = {};
-      for (const row of view.proposals) {
-        const held = state.proposals[row.id];
-        proposals[row.id] = held && !newer(held, row) ? held : row;
-      }
+      const byId = rowsOfRead(state.byId, view.incidents, idOf);
+      const proposals = rowsOfRead(state.proposals, view.proposals, idOf);
       // Proposals of the open incident that the list does not carry (older ones) stay for its pane.
       const detail = state.detail;
       if (detail) for (const id of detail.proposalIds) if (!proposals[id] && state.proposals[id]) proposals[id] = state.proposals[id];
@@ -150,29 +122,14 @@ export function createIncidentsStore(api: ConsoleApi): IncidentsStore {
       commitIncidents(byId);
     }
 
-    async function load(): Promise<void> {
-      const generation = ++loadGeneration;
-      loadInFlight = true;
-      pushesDuringLoad = [];
-      if (get().phase === 'ready') set({ refreshing: true });
-      else set({ phase: 'loading', error: null });
-      try {
-        const view = await api.call('incidents', {});
-        if (generation !== loadGeneration) return;
-        replaceAll(view);
-        for (const push of pushesDuringLoad) upsert(push.incidents, push.proposals);
-        set({ phase: 'ready', error: null, refreshing: false });
-      } catch (error) {
-        if (generation !== loadGeneration) return;
-        // With a list on screen, a failed re-read keeps it and says so; the next push or reconnect repairs it.
-        set({ refreshing: false, error: toCallErrorView(error), ...(get().phase === 'ready' ? {} : { phase: 'error' as const }) });
-      } finally {
-        if (generation === loadGeneration) {
-          loadInFlight = false;
-          pushesDuringLoad = [];
-        }
-      }
-    }
+    const live = createLiveListLoad(
+      { get, set },
+      {
+        read: () => api.call('incidents', {}),
+        applyRead: replaceAll,
+        applyPush: (push: IncidentsPush) => upsert(push.incidents, push.proposals),
+      },
+    );
 
     async function fetchDetail(incidentId: string, quietly: boolean): Promise<void> {
       const generation = ++detailGeneration;
@@ -217,8 +174,7 @@ export function createIncidentsStore(api: ConsoleApi): IncidentsStore {
     }
 
     function setActivity(proposalId: string, activity: ProposalDecisionActivity | null): void {
-      const { [proposalId]: _previous, ...rest } = get().decisionActivity;
-      set({ decisionActivity: activity ? { ...rest, [proposalId]: activity } : rest });
+      set({ decisionActivity: withActivity(get().decisionActivity, proposalId, activity) });
     }
 
     return {
@@ -235,27 +191,17 @@ export function createIncidentsStore(api: ConsoleApi): IncidentsStore {
       decisionActivity: {},
       deliveries: {},
 
-      activate() {
-        if (get().active) return;
-        set({ active: true });
-        void load();
-      },
-
-      refresh: load,
+      activate: live.activate,
+      refresh: live.load,
 
       applyPush(event) {
-        if (!get().active) return;
-        if (loadInFlight) pushesDuringLoad.push(event);
-        upsert(event.incidents, event.proposals);
+        if (!live.push(event)) return;
         const detail = get().detail;
         if (detail?.phase === 'ready' && event.incidents.some((row) => row.id === detail.incidentId)) void refreshDetail(detail.incidentId);
       },
 
       connectionRestored() {
-        snapshotsSeen++;
-        // The first snapshot is the connection the page opened with, not a reconnect.
-        if (snapshotsSeen === 1 || !get().active) return;
-        void load();
+        if (!live.connectionRestored()) return;
         const detail = get().detail;
         if (detail) void refreshDetail(detail.incidentId);
       },

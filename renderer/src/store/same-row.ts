@@ -24,3 +24,34 @@ export function sameRow(a: unknown, b: unknown): boolean {
 export function sameList(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((item, index) => item === b[index]);
 }
+
+/**
+ * Whether a pushed or re-read row takes the place of the one held: it is at least as new
+ * (`updatedAt`, the console's clock, so a push that raced a read never puts an older state back)
+ * and shows something different (an equal copy keeps the held object).
+ */
+export function replacesHeld<T extends { updatedAt: number }>(held: T | undefined, incoming: T): boolean {
+  return held === undefined || (incoming.updatedAt >= held.updatedAt && !sameRow(held, incoming));
+}
+
+/** `held` with the rows that replace theirs (see replacesHeld); `held` itself when none does. */
+export function upsertRows<T extends { updatedAt: number }>(held: Readonly<Record<string, T>>, rows: readonly T[], keyOf: (row: T) => string): Readonly<Record<string, T>> {
+  let next: Record<string, T> | null = null;
+  for (const row of rows) {
+    const key = keyOf(row);
+    if (!replacesHeld((next ?? held)[key], row)) continue;
+    (next ??= { ...held })[key] = row;
+  }
+  return next ?? held;
+}
+
+/** A full read's rows by key, keeping each held row the read does not replace (an equal copy, or a newer push). */
+export function rowsOfRead<T extends { updatedAt: number }>(held: Readonly<Record<string, T>>, rows: readonly T[], keyOf: (row: T) => string): Record<string, T> {
+  const next: Record<string, T> = {};
+  for (const row of rows) {
+    const key = keyOf(row);
+    const kept = held[key];
+    next[key] = kept !== undefined && !replacesHeld(kept, row) ? kept : row;
+  }
+  return next;
+}
