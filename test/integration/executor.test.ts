@@ -25,13 +25,13 @@ interface DecisionsJson {
   decisions: Array<{ requestId: string; cidr: string; state: string; remainingSeconds: number | null; requester: { hostname: string }; reason: string }>;
 }
 
-async function trustWith(requester: string, caps: string[]): Promise<void> {
-  const asked = await swarm.cli(requester, 'handshake', E, `${requester} sends mitigation requests`, '--want', 'mitigation.request');
+async function trustWith(requester: string, caps: string[], executor = E): Promise<void> {
+  const asked = await swarm.cli(requester, 'handshake', executor, `${requester} sends mitigation requests`, '--want', 'mitigation.request');
   assert.equal(asked.code, 0, asked.stderr);
-  await eventually(async () => (await swarm.json<{ incoming: Array<{ hostname: string }> }>(E, 'pending')).incoming.some((r) => r.hostname === requester), 10_000, `${requester}'s request at the executor`);
-  const approve = await swarm.cli(E, 'approve', requester, ...caps.flatMap((c) => ['--cap', c]));
+  await eventually(async () => (await swarm.json<{ incoming: Array<{ hostname: string }> }>(executor, 'pending')).incoming.some((r) => r.hostname === requester), 10_000, `${requester}'s request at ${executor}`);
+  const approve = await swarm.cli(executor, 'approve', requester, ...caps.flatMap((c) => ['--cap', c]));
   assert.equal(approve.code, 0, approve.stderr);
-  await eventually(async () => (await swarm.json<{ trusted: Array<{ hostname: string }> }>(requester, 'trust')).trusted.some((t) => t.hostname === E), 10_000, `trust on ${requester}`);
+  await eventually(async () => (await swarm.json<{ trusted: Array<{ hostname: string }> }>(requester, 'trust')).trusted.some((t) => t.hostname === executor), 10_000, `trust on ${requester}`);
 }
 
 before(async () => {
@@ -154,4 +154,20 @@ test('mitigate without a reason or with both --block and --unblock is a usage er
   const badBackend = await swarm.cli('other', 'daemon', 'start', '--hostname', 'other', '--registry', `127.0.0.1:${swarm.registry!.port}`, '--executor', 'pf');
   assert.notEqual(badBackend.code, 0);
   assert.match(badBackend.stderr, /--executor must be one of nftables, iptables, dry-run/);
+});
+
+test('the width limit and the private ranges are configurable: --widest-v4, --permit, --allow-private', async () => {
+  const E2 = 'onprem-firewall-executor';
+  await swarm.startDaemon(E2, ['--executor', 'dry-run', '--widest-v4', '24', '--permit', '10.20.0.0/16']);
+  await trustWith(O, ['mitigation.request'], E2);
+  const order = async (cidr: string) => JSON.parse((await swarm.cli(O, 'mitigate', E2, '--block', cidr, '--reason', 'policy test', '--json')).stdout) as MitigateJson;
+  const wide = await order('198.51.100.0/23');
+  assert.equal(wide.result.status, 'refused');
+  assert.match(wide.result.reason ?? '', /\/24|wider/);
+  assert.equal((await order('198.51.100.0/24')).result.status, 'applied');
+  assert.equal((await order('10.20.1.1')).result.status, 'applied', 'a permitted private range');
+  assert.equal((await order('10.30.1.1')).result.status, 'refused', 'other private space stays refused');
+  const stray = await swarm.cli('stray', 'daemon', 'start', '--hostname', 'stray', '--registry', `127.0.0.1:${swarm.registry!.port}`, '--widest-v4', '24');
+  assert.notEqual(stray.code, 0);
+  assert.match(stray.stderr, /--widest-v4 configures the firewall executor/);
 });
