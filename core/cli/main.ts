@@ -44,7 +44,8 @@ export const VERB_LOADERS: Record<string, () => Promise<Verb>> = {
 export const VALUE_OPTIONS: ReadonlySet<string> = new Set([
   '--allow', '--block', '--cap', '--count', '--db', '--dir', '--executor', '--filter', '--hostname', '--incident', '--interval', '--keepalive',
   '--limit', '--listen', '--max-entries', '--max-ttl', '--mode', '--monitor', '--monitor-from', '--netns', '--network', '--offer', '--port',
-  '--reason', '--registry', '--registry-key', '--rules', '--state-dir', '--timeout', '--ttl', '--unblock', '--wait', '--want',
+  '--permit', '--reason', '--registry', '--registry-key', '--rules', '--state-dir', '--timeout', '--ttl', '--unblock', '--wait', '--want',
+  '--widest-v4', '--widest-v6',
   '-W', '-c', '-i',
 ]);
 

@@ -29,6 +29,7 @@ interface Info {
   state_dir: string;
   started_at: string;
   registry: { endpoint: string; registered: boolean; last_ok_at: string | null; last_error: string | null; observed: string | null; key: string | null };
+  nat?: { type: string; observed: string | null; checked_at: string | null; beacon: string | null };
   trusted_peers: number;
   pending_incoming: number;
   outbox: number;
@@ -50,6 +51,19 @@ function executorLine(e: ExecutorStats): string {
   return `${e.backend}; ${e.active} active block${e.active === 1 ? '' : 's'}${results ? `; ${results}` : ''}${startup}`;
 }
 
+const NAT_TEXT: Record<string, string> = {
+  none: 'none (public address)',
+  'endpoint-independent': 'endpoint-independent mapping (cone: direct paths can be punched)',
+  symmetric: 'symmetric (address/port-dependent mapping: peers behind NAT need a relay)',
+  unknown: 'unknown',
+};
+
+function natLine(nat: NonNullable<Info['nat']>): string {
+  if (nat.checked_at === null) return nat.beacon === null ? 'unknown (the registry runs no beacon)' : 'not classified yet';
+  const seen = nat.observed ? `, seen as ${nat.observed}` : nat.type === 'unknown' ? ', the beacon did not answer' : '';
+  return `${NAT_TEXT[nat.type] ?? nat.type}${seen} (checked ${when(nat.checked_at)})`;
+}
+
 function printInfo(ctx: Context, info: Info, headline: string | null): void {
   const p = ctx.printer;
   if (p.json) {
@@ -66,6 +80,7 @@ function printInfo(ctx: Context, info: Info, headline: string | null): void {
     ['fingerprint', info.fingerprint],
     ['listen', `udp ${info.listen}`],
     ['registry', registry],
+    ...(info.nat ? [['nat', natLine(info.nat)] as [string, string]] : []),
     ['trusted peers', String(info.trusted_peers)],
     ['pending requests', String(info.pending_incoming)],
     ['dropped (untrusted)', String(info.dropped_untrusted)],
@@ -175,7 +190,9 @@ async function runBackground(ctx: Context): Promise<number> {
   for (const filter of stringList(ctx.args.values.filter)) forwarded.push('--filter', resolve(filter));
   if (typeof ctx.args.values.rules === 'string') forwarded.push('--rules', resolve(ctx.args.values.rules));
   for (const allow of stringList(ctx.args.values.allow)) forwarded.push('--allow', allow);
-  for (const name of ['mode', 'monitor-from', 'executor', 'max-ttl', 'max-entries', 'netns']) {
+  for (const permit of stringList(ctx.args.values.permit)) forwarded.push('--permit', permit);
+  if (ctx.args.values['allow-private']) forwarded.push('--allow-private');
+  for (const name of ['mode', 'monitor-from', 'executor', 'max-ttl', 'max-entries', 'widest-v4', 'widest-v6', 'netns']) {
     const value = ctx.args.values[name];
     if (typeof value === 'string') forwarded.push(`--${name}`, value);
   }
@@ -215,7 +232,7 @@ function executorOptions(ctx: Context): { backend: (typeof EXECUTOR_BACKENDS)[nu
   const v = ctx.args.values;
   const backend = v.executor;
   if (backend === undefined) {
-    const stray = ['allow', 'max-ttl', 'max-entries', 'netns'].find((name) => v[name] !== undefined);
+    const stray = ['allow', 'max-ttl', 'max-entries', 'widest-v4', 'widest-v6', 'permit', 'allow-private', 'netns'].find((name) => v[name] !== undefined);
     if (stray) throw new UsageError(`--${stray} configures the firewall executor, which needs --executor BACKEND`, 'for example --executor nftables (or dry-run to try it out)');
     return null;
   }
@@ -235,6 +252,11 @@ function executorOptions(ctx: Context): { backend: (typeof EXECUTOR_BACKENDS)[nu
     allowlist: stringList(v.allow).flatMap((a) => a.split(',')).map((a) => a.trim()).filter(Boolean),
     ...(maxTtlSeconds === undefined ? {} : { maxTtlSeconds }),
     ...(v['max-entries'] === undefined ? {} : { maxActiveEntries: intOption(v, 'max-entries', 1, 1_000_000, 10_000) }),
+    // The widest block allowed, as a prefix length: nothing wider than a /16 (IPv4) or /48 (IPv6) by default.
+    ...(v['widest-v4'] === undefined ? {} : { minPrefixLength4: intOption(v, 'widest-v4', 1, 32, 16) }),
+    ...(v['widest-v6'] === undefined ? {} : { minPrefixLength6: intOption(v, 'widest-v6', 1, 128, 48) }),
+    ...(v['allow-private'] === true ? { allowPrivate: true } : {}),
+    ...(stringList(v.permit).length === 0 ? {} : { permittedRanges: stringList(v.permit).flatMap((a) => a.split(',')).map((a) => a.trim()).filter(Boolean) }),
   };
   return { backend: name, policy, ...(typeof netns === 'string' ? { netns } : {}) };
 }
@@ -271,6 +293,10 @@ export const daemonStart: Verb = {
       allow: { type: 'string', multiple: true },
       'max-ttl': { type: 'string' },
       'max-entries': { type: 'string' },
+      'widest-v4': { type: 'string' },
+      'widest-v6': { type: 'string' },
+      permit: { type: 'string', multiple: true },
+      'allow-private': { type: 'boolean' },
       netns: { type: 'string' },
     },
     positionals: [],
@@ -278,7 +304,8 @@ export const daemonStart: Verb = {
     usage:
       `${GLOBAL_HINT}daemon start --hostname NAME --registry HOST:PORT [--listen IP:PORT] [--public] [--foreground]\n` +
       '  log monitor: [--monitor FILE|journald:UNIT|stdin ...] [--rules rules.yaml] [--filter fail2ban-filter.conf ...] [--mode MODE] [--monitor-from end|start]\n' +
-      '  firewall executor: [--executor nftables|iptables|dry-run] [--allow CIDR ...] [--max-ttl 24h] [--max-entries 10000] [--netns NAME]',
+      '  firewall executor: [--executor nftables|iptables|dry-run] [--allow CIDR ...] [--max-ttl 24h] [--max-entries 10000]\n' +
+      '                     [--widest-v4 16] [--widest-v6 48] [--allow-private] [--permit CIDR ...] [--netns NAME]',
   },
   run(ctx) {
     if (ctx.args.values.foreground) return runForeground(ctx);
