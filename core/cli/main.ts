@@ -42,7 +42,7 @@ export const VERB_LOADERS: Record<string, () => Promise<Verb>> = {
  * list equals what the verbs' specs declare, so it cannot drift.
  */
 export const VALUE_OPTIONS: ReadonlySet<string> = new Set([
-  '--allow', '--block', '--cap', '--count', '--db', '--dir', '--executor', '--filter', '--hostname', '--incident', '--interval', '--keepalive',
+  '--allow', '--beacon-port', '--block', '--cap', '--count', '--db', '--dir', '--executor', '--filter', '--hostname', '--incident', '--interval', '--keepalive',
   '--limit', '--listen', '--max-entries', '--max-ttl', '--mode', '--monitor', '--monitor-from', '--netns', '--network', '--offer', '--port',
   '--permit', '--reason', '--registry', '--registry-key', '--rules', '--state-dir', '--timeout', '--ttl', '--unblock', '--wait', '--want',
   '--widest-v4', '--widest-v6',

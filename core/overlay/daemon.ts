@@ -20,6 +20,8 @@ import { fingerprintOf, keyId, loadOrCreateIdentity, type NodeIdentity } from '.
 import { OverlayNode, type PeerView } from './node.ts';
 import { pingPeer } from './ping.ts';
 import { RegistryClient, RegistryError } from './registry-client.ts';
+import { BeaconClient } from './beacon-client.ts';
+import type { NatType } from './nat-type.ts';
 import { MAX_TRUSTED_TAGS } from './registry-protocol.ts';
 import { REGISTRY_KEEPALIVE_MS, type TunnelLimits } from './timers.ts';
 import { formatEndpoint, UdpBindError, UdpPacketConn, type Endpoint } from './transport.ts';
@@ -73,6 +75,17 @@ export interface PeerSummary {
   endpoint: string | null;
   lastSeen: string | null;
   droppedUntrusted: number;
+}
+
+/** The NAT this node sits behind, as the registry's beacon last showed it. */
+export interface NatStatusView {
+  type: NatType;
+  /** Our public ip:port as the beacon saw it (null before the first answer). */
+  observed: string | null;
+  /** When the last classification finished (ms), null before the first. */
+  checkedAt: number | null;
+  /** The beacon endpoint that was asked, null if the registry runs none. */
+  beacon: string | null;
 }
 
 export interface RegistryStatusView {
@@ -168,6 +181,9 @@ export class Daemon {
   readonly #keepaliveMs: number;
   readonly #log: (line: string) => void;
   readonly #registryStatus: RegistryStatusView;
+  readonly #beacon: BeaconClient;
+  readonly #nat: NatStatusView = { type: 'unknown', observed: null, checkedAt: null, beacon: null };
+  #classifying = false;
   #keepaliveTimer: NodeJS.Timeout | null = null;
   #stopping: Promise<void> | null = null;
   readonly #stopped: Promise<void>;
@@ -215,6 +231,7 @@ export class Daemon {
       key: parts.registry.registryKey,
       observed: null,
     };
+    this.#beacon = new BeaconClient({ node: parts.node, registryKey: () => parts.registry.registryKey });
     this.#stopped = new Promise((resolve) => (this.#resolveStopped = resolve));
   }
 
@@ -371,6 +388,9 @@ export class Daemon {
         observed: result.observed,
       });
       if (wasDown && this.#registryStatus.lastOkAt) this.#log(`registered with ${this.#registryStatus.endpoint} as ${result.address}`);
+      // Re-classified on every registration: a laptop changes networks, a router reboots into
+      // another NAT behaviour. In the background: registration must not wait for the beacon.
+      if (result.beacon) void this.#classifyNat(result.beacon);
     } catch (err) {
       if (this.#registryStatus.registered || this.#registryStatus.lastError === null) {
         this.#log(`registry: ${(err as Error).message}`);
@@ -378,6 +398,24 @@ export class Daemon {
       Object.assign(this.#registryStatus, { registered: false, lastError: (err as Error).message });
       throw err;
     }
+  }
+
+  async #classifyNat(beacon: Endpoint): Promise<void> {
+    if (this.#classifying || this.#stopping) return;
+    this.#classifying = true;
+    try {
+      const report = await this.#beacon.classify(this.registry.registry, beacon);
+      const before = this.#nat.type;
+      Object.assign(this.#nat, { type: report.type, observed: report.observed, checkedAt: Date.now(), beacon: formatEndpoint(beacon) });
+      if (before !== report.type) this.#log(`nat: ${report.type}${report.observed ? `, seen as ${report.observed}` : ''} (beacon ${formatEndpoint(beacon)})`);
+    } finally {
+      this.#classifying = false;
+    }
+  }
+
+  /** The NAT type as last classified (a copy). */
+  natStatus(): NatStatusView {
+    return { ...this.#nat };
   }
 
   #setAddress(address: Address): void {
@@ -419,6 +457,12 @@ export class Daemon {
         last_error: this.#registryStatus.lastError,
         observed: this.#registryStatus.observed,
         key: this.#registryStatus.key,
+      },
+      nat: {
+        type: this.#nat.type,
+        observed: this.#nat.observed,
+        checked_at: this.#nat.checkedAt ? new Date(this.#nat.checkedAt).toISOString() : null,
+        beacon: this.#nat.beacon,
       },
       trusted_peers: this.trust.trusted().length,
       pending_incoming: incoming,

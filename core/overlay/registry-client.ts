@@ -141,10 +141,12 @@ export class RegistryClient {
     );
   }
 
-  async register(body: Omit<RegisterBody, 'op'>): Promise<{ address: string; observed: string }> {
+  /** Registers; `beacon` is where the registry's beacon port is, if it runs one. */
+  async register(body: Omit<RegisterBody, 'op'>): Promise<{ address: string; observed: string; beacon: Endpoint | null }> {
     const answer = await this.#call({ op: 'register', ...body });
     if (!answer.ok || !answer.address || !answer.observed) throw this.#refused(answer, `registering ${body.hostname} failed`);
-    return { address: answer.address, observed: answer.observed };
+    const beacon = answer.beacon_port !== undefined ? { host: this.registry.host, port: answer.beacon_port } : null;
+    return { address: answer.address, observed: answer.observed, beacon };
   }
 
   async lookup(target: string, purpose: LookupPurpose): Promise<PublicRecord> {

@@ -68,6 +68,7 @@ export interface ResponseBody {
   error?: { code: string; message: string };
   address?: string; // register: the address assigned to the caller
   observed?: string; // register: the caller's endpoint as the registry sees it
+  beacon_port?: number; // register: the beacon's second UDP port on the registry's IP (NAT classification)
   record?: PublicRecord; // lookup
 }
 
@@ -212,6 +213,7 @@ export function decodeResponse(bytes: Uint8Array, pinnedKey: string | null): Res
   }
   if (typeof o.address === 'string') body.address = o.address;
   if (typeof o.observed === 'string') body.observed = o.observed;
+  if (typeof o.beacon_port === 'number' && Number.isInteger(o.beacon_port) && o.beacon_port > 0 && o.beacon_port <= 65535) body.beacon_port = o.beacon_port;
   if (o.record !== undefined) {
     if (!isRecord(o.record)) return fail('registry_schema', 'bad record');
     body.record = o.record;

@@ -14,6 +14,7 @@ import { TokenBuckets } from './rate-limit.ts';
 import { basename, dirname } from 'node:path';
 import { fingerprintOf, loadOrCreateIdentity, type NodeIdentity } from './identity.ts';
 import { verifyStaticCertificate } from './noise.ts';
+import { decodeProbe, encodeAnswer, MSG_BEACON_PROBE } from './beacon-protocol.ts';
 import {
   decodeRequest,
   encodeResponse,
@@ -43,10 +44,16 @@ export interface RegistryStats {
   replayed: number;
   registrations: number;
   lookups: number;
+  beaconProbes: number;
 }
 
 export interface RegistryServerOptions {
   conn: PacketConn;
+  /**
+   * The beacon's second UDP port. Beacon probes are answered on both ports: a node compares the
+   * two answers to tell an endpoint-independent NAT from a symmetric one (see nat-type.ts).
+   */
+  beaconConn?: PacketConn;
   store: RegistryStore;
   identity: NodeIdentity;
   network: number;
@@ -55,8 +62,9 @@ export interface RegistryServerOptions {
 }
 
 export class RegistryServer {
-  readonly stats: RegistryStats = { requests: 0, invalid: 0, rateLimited: 0, replayed: 0, registrations: 0, lookups: 0 };
+  readonly stats: RegistryStats = { requests: 0, invalid: 0, rateLimited: 0, replayed: 0, registrations: 0, lookups: 0, beaconProbes: 0 };
   readonly #conn: PacketConn;
+  readonly #beaconConn: PacketConn | null;
   readonly #store: RegistryStore;
   readonly #identity: NodeIdentity;
   readonly #network: number;
@@ -69,18 +77,26 @@ export class RegistryServer {
 
   constructor(options: RegistryServerOptions) {
     this.#conn = options.conn;
+    this.#beaconConn = options.beaconConn ?? null;
     this.#store = options.store;
     this.#identity = options.identity;
     this.#network = options.network;
     this.#now = options.now ?? Date.now;
     this.#log = options.log ?? (() => {});
-    this.#conn.onPacket((data, from) => this.#handle(data, from));
+    this.#conn.onPacket((data, from) => (data[0] === MSG_BEACON_PROBE ? this.#answerProbe(this.#conn, data, from) : this.#handle(data, from)));
+    const beaconConn = this.#beaconConn;
+    beaconConn?.onPacket((data, from) => this.#answerProbe(beaconConn, data, from));
     this.#sweep = setInterval(() => this.#forgetOldNonces(), 60_000);
     this.#sweep.unref();
   }
 
   get local(): Endpoint {
     return this.#conn.local;
+  }
+
+  /** The beacon's UDP endpoint, or null when it runs without one. */
+  get beacon(): Endpoint | null {
+    return this.#beaconConn?.local ?? null;
   }
 
   get keyId(): string {
@@ -98,6 +114,24 @@ export class RegistryServer {
   #forgetOldNonces(): void {
     const cutoff = this.#now() - 2 * REGISTRY_FRESHNESS_MS;
     for (const [nonce, at] of this.#seenNonces) if (at < cutoff) this.#seenNonces.delete(nonce);
+  }
+
+  /**
+   * "What is my address": answers with the endpoint the probe came from, signed, never larger
+   * than the probe (no amplification), rate-limited with the registry requests of that source.
+   */
+  #answerProbe(conn: PacketConn, data: Buffer, from: Endpoint): void {
+    const probe = decodeProbe(data);
+    if (!probe.ok) {
+      this.stats.invalid++;
+      return;
+    }
+    if (!this.#sources.take(from.host, this.#now())) {
+      this.stats.rateLimited++;
+      return;
+    }
+    this.stats.beaconProbes++;
+    conn.send(encodeAnswer(this.#identity, probe.value, from), from);
   }
 
   #handle(data: Buffer, from: Endpoint): void {
@@ -205,7 +239,7 @@ export class RegistryServer {
       this.#store.upsert(record);
       if (!existing) this.#log(`registry: registered ${req.hostname} as ${formatAddress(record)} from ${observed}`);
       this.stats.registrations++;
-      return { ok: true, address: formatAddress(record), observed };
+      return { ok: true, address: formatAddress(record), observed, ...(this.#beaconConn ? { beacon_port: this.#beaconConn.local.port } : {}) };
     });
   }
 
@@ -249,11 +283,14 @@ export class RegistryServer {
   async close(): Promise<void> {
     clearInterval(this.#sweep);
     await this.#conn.close();
+    await this.#beaconConn?.close();
   }
 }
 
 export interface StartRegistryOptions {
   listen: string; // ip:port
+  /** The beacon's UDP port on the same IP: default the registry port + 1 (0 with port 0: any free port). */
+  beaconPort?: number;
   dbPath: string;
   network: number;
   log?: (line: string) => void;
@@ -269,6 +306,11 @@ export async function startRegistry(options: StartRegistryOptions): Promise<Regi
   const identity = loadOrCreateIdentity(dirname(options.dbPath), `${basename(options.dbPath)}.identity.json`);
   if (!identity.ok) throw new RegistryStartError(identity.error.code, identity.error.message, 'fix the file and start again');
   const store = RegistryStore.open(options.dbPath);
+  const beaconPort = options.beaconPort ?? (listen.port === 0 ? 0 : listen.port + 1);
+  if (!Number.isInteger(beaconPort) || beaconPort < 0 || beaconPort > 65535 || (beaconPort !== 0 && beaconPort === listen.port)) {
+    store.close();
+    throw new RegistryStartError('bad_argument', `beacon port ${beaconPort} is not usable`, 'give --beacon-port a free UDP port other than the registry port');
+  }
   let conn: UdpPacketConn;
   try {
     conn = await UdpPacketConn.bind(listen.host, listen.port);
@@ -277,7 +319,16 @@ export async function startRegistry(options: StartRegistryOptions): Promise<Regi
     const e = err as { code?: string; message: string };
     throw new RegistryStartError('port_in_use', e.message, e.code === 'EADDRINUSE' ? 'is another registry running? pick another --listen port' : 'check --listen');
   }
-  const server = new RegistryServer({ conn, store, identity: identity.value.identity, network: options.network, ...(options.log ? { log: options.log } : {}) });
+  let beaconConn: UdpPacketConn;
+  try {
+    beaconConn = await UdpPacketConn.bind(listen.host, beaconPort);
+  } catch (err) {
+    await conn.close();
+    store.close();
+    const e = err as { code?: string; message: string };
+    throw new RegistryStartError('port_in_use', `beacon: ${e.message}`, e.code === 'EADDRINUSE' ? 'pick another --beacon-port (default: the registry port + 1)' : 'check --beacon-port');
+  }
+  const server = new RegistryServer({ conn, beaconConn, store, identity: identity.value.identity, network: options.network, ...(options.log ? { log: options.log } : {}) });
   const close = server.close.bind(server);
   server.close = async () => {
     await close();

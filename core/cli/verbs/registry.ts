@@ -7,12 +7,12 @@ import { intOption, UsageError } from '../args.ts';
 import { untilStopSignal, type Verb } from '../context.ts';
 
 export const registryServe: Verb = {
-  summary: 'run a registry (hostnames, keys, endpoints) until stopped',
+  summary: 'run a registry (hostnames, keys, endpoints) and its beacon (NAT classification) until stopped',
   spec: {
-    options: { listen: { type: 'string' }, db: { type: 'string' }, network: { type: 'string' } },
+    options: { listen: { type: 'string' }, db: { type: 'string' }, network: { type: 'string' }, 'beacon-port': { type: 'string' } },
     positionals: [],
     required: 0,
-    usage: 'swarmctl registry serve --listen IP:PORT [--db FILE] [--network N]',
+    usage: 'swarmctl registry serve --listen IP:PORT [--beacon-port N (default PORT+1)] [--db FILE] [--network N]',
   },
   async run(ctx) {
     const listen = ctx.args.values.listen;
@@ -23,14 +23,16 @@ export const registryServe: Verb = {
         ? resolve(dbOption)
         : join(typeof ctx.args.values['state-dir'] === 'string' || process.env.SWARM_STATE_DIR ? ctx.stateDir : join(homedir(), '.swarm'), 'registry.db');
     const network = intOption(ctx.args.values, 'network', 1, 65534, 1);
+    const beaconPort = ctx.args.values['beacon-port'] === undefined ? undefined : intOption(ctx.args.values, 'beacon-port', 0, 65535, 0);
     const log = (line: string): void => {
       process.stderr.write(`${new Date().toISOString()} ${line}\n`);
     };
-    const server = await startRegistry({ listen, dbPath, network, log });
-    const ready = { listen: formatEndpoint(server.local), db: dbPath, network, fingerprint: server.fingerprint, key: server.keyId };
+    const server = await startRegistry({ listen, dbPath, network, log, ...(beaconPort !== undefined ? { beaconPort } : {}) });
+    const beacon = server.beacon ? formatEndpoint(server.beacon) : null;
+    const ready = { listen: formatEndpoint(server.local), beacon, db: dbPath, network, fingerprint: server.fingerprint, key: server.keyId };
     // A long-running command prints its readiness as one JSON line, so scripts can read it at once.
     if (ctx.printer.json) ctx.printer.out(JSON.stringify(ready));
-    else ctx.printer.out(`registry listening on udp ${ready.listen} (network ${network}, db ${dbPath}, fingerprint ${server.fingerprint})`);
+    else ctx.printer.out(`registry listening on udp ${ready.listen}, beacon on udp ${beacon} (network ${network}, db ${dbPath}, fingerprint ${server.fingerprint})`);
     await untilStopSignal();
     await server.close();
     return 0;

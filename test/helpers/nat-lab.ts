@@ -1,0 +1,175 @@
+/**
+ * A NAT lab built from network namespaces, for tests of NAT classification and (later) hole
+ * punching and relaying. Everything happens inside namespaces this helper creates: the host's
+ * own interfaces, routes and firewall are never touched.
+ *
+ *   internet  br0 203.0.113.1/24 (documentation range): the registry/beacon, public nodes
+ *      ├── router r1  wan 203.0.113.11  lan 10.1.0.1/24  ── lan l1  10.1.0.2 (default via 10.1.0.1)
+ *      └── router r2  wan 203.0.113.12  lan 10.2.0.1/24  ── lan l2  10.2.0.2
+ *
+ * A router forwards (ip_forward only inside its namespace), masquerades what leaves its WAN side
+ * (`MASQUERADE`: Linux keeps one mapping per socket and the source port where it can, an
+ * endpoint-independent "cone" NAT; `MASQUERADE --random-fully`: a random port per destination,
+ * a symmetric NAT) and, like a home router, lets in from the internet only replies to what was
+ * sent out. The internet has no route to the private LANs.
+ *
+ * Names carry the test process id (`swn-<pid>-<n>-<role>`), as in
+ * core/agents/executor/test/netns-lab.ts: parallel test files never collide, and namespaces a
+ * killed run left behind (their pid is gone) are removed, with the processes still inside them,
+ * by the next run. `destroy()` kills every process inside the lab's namespaces and deletes them;
+ * createNatLab removes what it built if building fails.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { promisify } from 'node:util';
+import { inNetns, netnsSkipReason } from '../../core/agents/executor/test/netns-lab.ts';
+
+const run = promisify(execFile);
+const NAME_PATTERN = /^swn-(\d+)-\d+-[a-z0-9]+$/;
+
+export const INTERNET_IP = '203.0.113.1';
+export type NatKind = 'cone' | 'symmetric';
+
+export interface NatLan {
+  kind: NatKind;
+  /** The namespace of the machine behind the NAT. */
+  ns: string;
+  routerNs: string;
+  /** The router's address on the internet: what the world sees as the LAN's source address. */
+  publicIp: string;
+  lanIp: string;
+}
+
+export interface ExecResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface NatLab {
+  readonly internetNs: string;
+  readonly lans: readonly NatLan[];
+  /** Runs a command inside a namespace to completion (argument array, no shell). */
+  exec(ns: string, argv: readonly string[], timeoutMs?: number): Promise<ExecResult>;
+  /** Starts a long-running process inside a namespace; destroy() kills it. */
+  spawn(ns: string, argv: readonly string[]): ChildProcess;
+  destroy(): Promise<void>;
+}
+
+/** Why the NAT lab cannot run here, or null if it can (root, Linux, ip and iptables present). */
+export function natLabSkipReason(): string | null {
+  return netnsSkipReason(['iptables']);
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Kills what still runs inside a namespace (processes a test started there), then deletes it. */
+async function deleteNamespace(ns: string): Promise<void> {
+  const pids = await run('ip', ['netns', 'pids', ns]).then(
+    (r) => r.stdout.split('\n').filter((l) => /^\d+$/.test(l.trim())).map(Number),
+    () => [] as number[],
+  );
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  await run('ip', ['netns', 'del', ns]).catch(() => {});
+}
+
+async function removeStaleNamespaces(): Promise<void> {
+  const { stdout } = await run('ip', ['netns', 'list']);
+  for (const line of stdout.split('\n')) {
+    const name = line.split(' ')[0] ?? '';
+    const m = NAME_PATTERN.exec(name);
+    if (m === null || pidAlive(Number(m[1]))) continue;
+    await deleteNamespace(name);
+  }
+}
+
+let labCount = 0;
+
+/** Builds the lab with one LAN per entry of `kinds` (at most 9). */
+export async function createNatLab(kinds: readonly NatKind[]): Promise<NatLab> {
+  if (kinds.length > 9) throw new RangeError('at most 9 LANs');
+  await removeStaleNamespaces();
+  const n = labCount++;
+  const name = (role: string) => `swn-${process.pid}-${n}-${role}`;
+  // Interface names are limited to 15 characters.
+  const tag = `${process.pid.toString(36)}${n}`;
+  const internetNs = name('inet');
+  const created: string[] = [];
+  const children: ChildProcess[] = [];
+
+  const destroy = async () => {
+    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    for (const ns of [...created].reverse()) await deleteNamespace(ns);
+    created.length = 0;
+  };
+
+  const addNamespace = async (ns: string) => {
+    await run('ip', ['netns', 'add', ns]);
+    created.push(ns);
+    await inNetns(ns, ['ip', 'link', 'set', 'lo', 'up']);
+  };
+
+  const lans: NatLan[] = [];
+  try {
+    await addNamespace(internetNs);
+    await inNetns(internetNs, ['ip', 'link', 'add', 'br0', 'type', 'bridge']);
+    await inNetns(internetNs, ['ip', 'addr', 'add', `${INTERNET_IP}/24`, 'dev', 'br0']);
+    await inNetns(internetNs, ['ip', 'link', 'set', 'br0', 'up']);
+    for (const [index, kind] of kinds.entries()) {
+      const i = index + 1;
+      const lan: NatLan = { kind, ns: name(`l${i}`), routerNs: name(`r${i}`), publicIp: `203.0.113.${10 + i}`, lanIp: `10.${i}.0.2` };
+      await addNamespace(lan.routerNs);
+      await addNamespace(lan.ns);
+      const wan = `snw${tag}${i}`;
+      const port = `snb${tag}${i}`;
+      const inside = `snr${tag}${i}`;
+      const host = `snl${tag}${i}`;
+      await run('ip', ['link', 'add', wan, 'netns', lan.routerNs, 'type', 'veth', 'peer', 'name', port, 'netns', internetNs]);
+      await inNetns(internetNs, ['ip', 'link', 'set', port, 'master', 'br0', 'up']);
+      await inNetns(lan.routerNs, ['ip', 'addr', 'add', `${lan.publicIp}/24`, 'dev', wan]);
+      await inNetns(lan.routerNs, ['ip', 'link', 'set', wan, 'up']);
+      await run('ip', ['link', 'add', inside, 'netns', lan.routerNs, 'type', 'veth', 'peer', 'name', host, 'netns', lan.ns]);
+      await inNetns(lan.routerNs, ['ip', 'addr', 'add', `10.${i}.0.1/24`, 'dev', inside]);
+      await inNetns(lan.routerNs, ['ip', 'link', 'set', inside, 'up']);
+      await inNetns(lan.ns, ['ip', 'addr', 'add', `${lan.lanIp}/24`, 'dev', host]);
+      await inNetns(lan.ns, ['ip', 'link', 'set', host, 'up']);
+      await inNetns(lan.ns, ['ip', 'route', 'add', 'default', 'via', `10.${i}.0.1`]);
+      // Per-namespace sysctl: the host's own forwarding setting is not touched.
+      await inNetns(lan.routerNs, ['sysctl', '-q', '-w', 'net.ipv4.ip_forward=1']);
+      await inNetns(lan.routerNs, ['iptables', '-t', 'nat', '-A', 'POSTROUTING', '-o', wan, '-j', 'MASQUERADE', ...(kind === 'symmetric' ? ['--random-fully'] : [])]);
+      await inNetns(lan.routerNs, ['iptables', '-A', 'FORWARD', '-i', wan, '-m', 'conntrack', '!', '--ctstate', 'ESTABLISHED,RELATED', '-j', 'DROP']);
+      lans.push(lan);
+    }
+  } catch (err) {
+    await destroy();
+    throw err;
+  }
+
+  const exec = (ns: string, argv: readonly string[], timeoutMs = 60_000): Promise<ExecResult> =>
+    new Promise((resolve) => {
+      execFile('ip', ['netns', 'exec', ns, ...argv], { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+        const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
+        resolve({ code, stdout, stderr });
+      });
+    });
+
+  const spawnIn = (ns: string, argv: readonly string[]): ChildProcess => {
+    const child = spawn('ip', ['netns', 'exec', ns, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(child);
+    return child;
+  };
+
+  return { internetNs, lans, exec, spawn: spawnIn, destroy };
+}
