@@ -391,6 +391,7 @@ export class Daemon {
       // Re-classified on every registration: a laptop changes networks, a router reboots into
       // another NAT behaviour. In the background: registration must not wait for the beacon.
       if (result.beacon) void this.#classifyNat(result.beacon);
+      else Object.assign(this.#nat, { type: 'unknown', observed: null, checkedAt: Date.now(), beacon: null });
     } catch (err) {
       if (this.#registryStatus.registered || this.#registryStatus.lastError === null) {
         this.#log(`registry: ${(err as Error).message}`);

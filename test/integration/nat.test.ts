@@ -6,13 +6,16 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { createInterface } from 'node:readline';
 import { createNatLab, INTERNET_IP, natLabSkipReason, type NatLab } from '../helpers/nat-lab.ts';
 import { BIN, eventually, swarmctl, tempDir } from '../helpers/swarm.ts';
 import { callControl, CONTROL_SOCKET } from '../../core/overlay/control.ts';
 
+const run = promisify(execFile);
 const skip = natLabSkipReason();
 const REGISTRY = `${INTERNET_IP}:9000`;
 
@@ -32,9 +35,9 @@ const nodes: Record<'public' | 'cone' | 'symmetric', { dir: string; info: NatInf
  * waits until it has classified its NAT. The control socket is a file, so the test asks it from
  * the host's namespace.
  */
-async function startDaemon(ns: string, hostname: string): Promise<{ dir: string; info: NatInfo }> {
+async function startDaemon(ns: string, hostname: string, extra: string[] = []): Promise<{ dir: string; info: NatInfo }> {
   const dir = join(root, hostname);
-  const child = lab!.spawn(ns, [process.execPath, BIN, '--state-dir', dir, 'daemon', 'start', '--foreground', '--hostname', hostname, '--registry', REGISTRY, '--listen', '0.0.0.0:0']);
+  const child = lab!.spawn(ns, [process.execPath, BIN, '--state-dir', dir, 'daemon', 'start', '--foreground', '--hostname', hostname, '--registry', REGISTRY, '--listen', '0.0.0.0:0', ...extra]);
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   child.stdout?.resume();
@@ -65,7 +68,8 @@ before(async () => {
   const lanOf = (kind: string) => lab!.lans.find((l) => l.kind === kind)!.ns;
   [nodes.public, nodes.cone, nodes.symmetric] = await Promise.all([
     startDaemon(lab.internetNs, 'public-node'),
-    startDaemon(lanOf('cone'), 'cone-node'),
+    // A 1 s registry keepalive, to see the re-classification each registration brings.
+    startDaemon(lanOf('cone'), 'cone-node', ['--keepalive', '1']),
     startDaemon(lanOf('symmetric'), 'symmetric-node'),
   ]);
 });
@@ -93,6 +97,36 @@ test('a node behind a cone NAT (MASQUERADE) reports an endpoint-independent mapp
   assert.equal(info.nat.type, 'endpoint-independent');
   assert.match(info.nat.observed ?? '', new RegExp(`^${lan.publicIp.replaceAll('.', '\\.')}:\\d+$`));
   assert.equal(info.registry.observed, info.nat.observed, 'the registry saw the same mapping');
+  const first = Date.parse(info.nat.checked_at!);
+  const again = await eventually(
+    async () => {
+      const now = (await callControl(join(nodes.cone.dir, CONTROL_SOCKET), 'info', {})) as NatInfo;
+      return Date.parse(now.nat.checked_at ?? '') > first ? now : null;
+    },
+    5_000,
+    're-classification on the next registration',
+  );
+  assert.equal(again.nat.type, 'endpoint-independent');
+  assert.equal(again.nat.observed, info.nat.observed, 'the mapping held');
+});
+
+test('the lab removes namespaces a killed run left behind, and only those', { skip: skip ?? false }, async () => {
+  // A pid that cannot be alive (above the kernel's pid_max) stands for a run killed mid-test.
+  const stale = 'swn-99999999-0-inet';
+  const alive = `swn-${process.pid}-77-inet`;
+  await run('ip', ['netns', 'add', stale]);
+  await run('ip', ['netns', 'add', alive]);
+  try {
+    const other = await createNatLab([]);
+    await other.destroy();
+    const { stdout } = await run('ip', ['netns', 'list']);
+    assert.doesNotMatch(stdout, new RegExp(`^${stale}\\b`, 'm'));
+    assert.match(stdout, new RegExp(`^${alive}\\b`, 'm'), 'a live run keeps its namespaces');
+    assert.match(stdout, new RegExp(`^${lab!.internetNs}\\b`, 'm'));
+  } finally {
+    await run('ip', ['netns', 'del', stale]).catch(() => {});
+    await run('ip', ['netns', 'del', alive]).catch(() => {});
+  }
 });
 
 test('a node behind a symmetric NAT (MASQUERADE --random-fully) reports symmetric', { skip: skip ?? false }, async () => {

@@ -59,7 +59,8 @@ const NAT_TEXT: Record<string, string> = {
 };
 
 function natLine(nat: NonNullable<Info['nat']>): string {
-  if (nat.checked_at === null) return nat.beacon === null ? 'unknown (the registry runs no beacon)' : 'not classified yet';
+  if (nat.checked_at === null) return 'not classified yet';
+  if (nat.beacon === null) return 'unknown (the registry runs no beacon)';
   const seen = nat.observed ? `, seen as ${nat.observed}` : nat.type === 'unknown' ? ', the beacon did not answer' : '';
   return `${NAT_TEXT[nat.type] ?? nat.type}${seen} (checked ${when(nat.checked_at)})`;
 }
