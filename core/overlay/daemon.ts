@@ -118,12 +118,20 @@ export async function resolveEndpoint(text: string, what: string): Promise<Endpo
   }
 }
 
-function isProcessAlive(pid: number): boolean {
+export function isProcessAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  // A killed daemon whose parent has not reaped it yet (a detached daemon is reparented, and in a
+  // container pid 1 may never reap) still answers kill(0): its state in /proc is Z. It holds no
+  // socket and no file, so it is not running.
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return true; // no /proc (not Linux): trust kill(0)
   }
 }
 

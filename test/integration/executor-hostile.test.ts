@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { netnsSkipReason } from '../../core/agents/executor/test/netns-lab.ts';
-import { Daemon } from '../../core/overlay/daemon.ts';
+import { Daemon, isProcessAlive } from '../../core/overlay/daemon.ts';
 import { generateIdentity } from '../../core/overlay/identity.ts';
 import { exchange } from '../../core/overlay/task-service.ts';
 import { encodeTask, encodeTaskMessage, TASK_MAX_AGE_MS, type TaskMessage } from '../../core/overlay/task-wire.ts';
@@ -128,6 +128,8 @@ test('kill -9 the executor daemon: after a restart its blocks, firewall and answ
   const pid = (await swarm.json<{ pid: number }>(E, 'info')).pid;
   const active = (await swarm.json<{ decisions: Array<{ cidr: string }> }>(E, 'decisions')).decisions.map((d) => d.cidr).sort();
   process.kill(pid, 'SIGKILL');
+  // SIGKILL is delivered asynchronously: wait until the process is gone (or a zombie).
+  await eventually(async () => !isProcessAlive(pid) || null, 10_000, `pid ${pid} to die`);
   // Someone removes one element while the executor is down; reconciliation must put it back.
   await run('ip', ['netns', 'exec', netns, 'nft', 'delete', 'element', 'inet', 'swarm_soc', 'blocked4', '{ 198.51.100.7 }']);
   await swarm.startDaemon(E, ['--executor', 'nftables', '--netns', netns, '--allow', '203.0.113.0/24', '--max-ttl', '24h', '--max-entries', '3']);
