@@ -22,6 +22,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
 import { inNetns, netnsSkipReason } from '../../core/agents/executor/test/netns-lab.ts';
+import { isProcessAlive } from '../../core/overlay/daemon.ts';
 
 const run = promisify(execFile);
 const NAME_PATTERN = /^swn-(\d+)-\d+-[a-z0-9]+$/;
@@ -60,15 +61,6 @@ export function natLabSkipReason(): string | null {
   return netnsSkipReason(['iptables']);
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** Kills what still runs inside a namespace (processes a test started there), then deletes it. */
 async function deleteNamespace(ns: string): Promise<void> {
   const pids = await run('ip', ['netns', 'pids', ns]).then(
@@ -90,7 +82,7 @@ async function removeStaleNamespaces(): Promise<void> {
   for (const line of stdout.split('\n')) {
     const name = line.split(' ')[0] ?? '';
     const m = NAME_PATTERN.exec(name);
-    if (m === null || pidAlive(Number(m[1]))) continue;
+    if (m === null || isProcessAlive(Number(m[1]))) continue;
     await deleteNamespace(name);
   }
 }

@@ -16,6 +16,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { findBinary } from '../command-runner.ts';
+import { isProcessAlive } from '../../../overlay/daemon.ts';
 
 const run = promisify(execFile);
 export const ECHO_PORT = 7007;
@@ -54,22 +55,13 @@ export async function inNetns(netns: string, argv: readonly string[], stdin?: st
   });
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** Deletes namespaces a killed earlier test run left behind (their creator's pid is gone). */
 async function removeStaleNamespaces(): Promise<void> {
   const { stdout } = await run('ip', ['netns', 'list']);
   for (const line of stdout.split('\n')) {
     const name = line.split(' ')[0] ?? '';
     const m = NAME_PATTERN.exec(name);
-    if (m === null || pidAlive(Number(m[1]))) continue;
+    if (m === null || isProcessAlive(Number(m[1]))) continue;
     await run('ip', ['netns', 'del', name]).catch(() => {});
   }
 }
