@@ -25,6 +25,7 @@
  *   leading zeros, the longest run of two or more zero groups shortened to `::`).
  */
 import { fail, ok, type DecodeError, type Result } from '../../overlay/result.ts';
+import { formatIpv6Groups } from '../ipv6-text.ts';
 
 export type IpFamily = 4 | 6;
 
@@ -142,24 +143,7 @@ function formatIpv4(value: bigint): string {
 function formatIpv6(value: bigint): string {
   const groups: number[] = [];
   for (let shift = 112n; shift >= 0n; shift -= 16n) groups.push(Number((value >> shift) & 0xffffn));
-  let bestStart = -1;
-  let bestLength = 1; // a single zero group is never shortened
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLength) {
-      bestStart = i;
-      bestLength = j - i;
-    }
-    i = j;
-  }
-  const hex = (gs: number[]) => gs.map((g) => g.toString(16)).join(':');
-  if (bestStart < 0) return hex(groups);
-  return `${hex(groups.slice(0, bestStart))}::${hex(groups.slice(bestStart + bestLength))}`;
+  return formatIpv6Groups(groups);
 }
 
 export function formatAddress(family: IpFamily, value: bigint): string {

@@ -8,6 +8,7 @@
  *
  * Total: anything that is neither an address nor a hostname is null.
  */
+import { formatIpv6Groups } from '../../ipv6-text.ts';
 
 /** Longest DNS name (RFC 1035): anything longer is not a hostname but junk or an injection. */
 const MAX_HOSTNAME_LENGTH = 253;
@@ -69,25 +70,7 @@ export function canonicalIpv6(text: string): string | null {
     const lo = groups[7] ?? 0;
     return `${hi >> 8}.${hi & 0xff}.${lo >> 8}.${lo & 0xff}`;
   }
-  // The longest run of two or more zero groups becomes "::" (the first one on a tie).
-  let bestStart = -1;
-  let bestLength = 1;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLength) {
-      bestStart = i;
-      bestLength = j - i;
-    }
-    i = j;
-  }
-  const hex = (from: number, to: number): string => groups.slice(from, to).map((g) => g.toString(16)).join(':');
-  if (bestStart < 0) return hex(0, 8);
-  return `${hex(0, bestStart)}::${hex(bestStart + bestLength, 8)}`;
+  return formatIpv6Groups(groups);
 }
 
 /** The eight 16-bit groups of an IPv6 address (with an optional trailing dotted IPv4), or null. */
