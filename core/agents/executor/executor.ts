@@ -125,6 +125,29 @@ function remainingSeconds(expiresAt: number, now: number): number {
   return Math.max(0, Math.ceil((expiresAt - now) / 1000));
 }
 
+/** A decision as first recorded for an order: accepted (before the firewall) or refused. */
+function newDecision(
+  order: MitigationOrder,
+  outcome: Pick<Decision, 'cidr' | 'ttlSeconds' | 'expiresAt' | 'state' | 'code' | 'detail'>,
+  now: number,
+  evidence: OrderEvidence | null,
+): Decision {
+  return {
+    requestId: order.requestId,
+    incidentId: order.incidentId,
+    action: order.action,
+    ...outcome,
+    reason: order.reason,
+    requester: order.requester,
+    issuedAt: order.issuedAt,
+    receivedAt: Math.floor(now),
+    appliedAt: null,
+    updatedAt: Math.floor(now),
+    endedBy: null,
+    evidence,
+  };
+}
+
 function toView(d: Decision, now: number): DecisionView {
   const active = d.state === 'applied' && d.action === 'block' && d.expiresAt !== null;
   return {
@@ -273,25 +296,7 @@ export class FirewallExecutor extends EventEmitter<EventMap> {
     }
 
     const expiresAt = order.action === 'block' ? Math.floor(now) + ttlSeconds * 1000 : null;
-    this.#store.insert({
-      requestId: order.requestId,
-      incidentId: order.incidentId,
-      action: order.action,
-      cidr: cidr.text,
-      ttlSeconds,
-      expiresAt,
-      state: 'accepted',
-      code: null,
-      detail: null,
-      reason: order.reason,
-      requester: order.requester,
-      issuedAt: order.issuedAt,
-      receivedAt: Math.floor(now),
-      appliedAt: null,
-      updatedAt: Math.floor(now),
-      endedBy: null,
-      evidence,
-    });
+    this.#store.insert(newDecision(order, { cidr: cidr.text, ttlSeconds, expiresAt, state: 'accepted', code: null, detail: null }, now, evidence));
     try {
       this.#audit('mitigation.accepted', cidr.text, { ...this.#orderDetails(order), ttlSeconds, expiresAt, ...(evidence === null ? {} : { signed: evidence.signed }) });
     } catch (err) {
@@ -342,25 +347,8 @@ export class FirewallExecutor extends EventEmitter<EventMap> {
   }
 
   #refuse(order: MitigationOrder, target: string, refusal: Refusal, now: number, evidence: OrderEvidence | null): ExecutionResult {
-    this.#store.insert({
-      requestId: order.requestId,
-      incidentId: order.incidentId,
-      action: order.action,
-      cidr: target,
-      ttlSeconds: Number.isSafeInteger(order.ttlSeconds) ? order.ttlSeconds : 0,
-      expiresAt: null,
-      state: 'refused',
-      code: refusal.code,
-      detail: refusal.reason,
-      reason: order.reason,
-      requester: order.requester,
-      issuedAt: order.issuedAt,
-      receivedAt: Math.floor(now),
-      appliedAt: null,
-      updatedAt: Math.floor(now),
-      endedBy: null,
-      evidence,
-    });
+    const ttlSeconds = Number.isSafeInteger(order.ttlSeconds) ? order.ttlSeconds : 0;
+    this.#store.insert(newDecision(order, { cidr: target, ttlSeconds, expiresAt: null, state: 'refused', code: refusal.code, detail: refusal.reason }, now, evidence));
     this.#record('mitigation.refused', target, { ...this.#orderDetails(order), code: refusal.code, reason: refusal.reason });
     return this.#emit({ requestId: order.requestId, status: 'refused', cidr: target, code: refusal.code, reason: refusal.reason });
   }
