@@ -66,6 +66,7 @@ test('an approved orchestrator blocks an address with a TTL; decisions shows it 
 
   const text = await swarm.cli(E, 'decisions');
   assert.match(text.stdout, /198\.51\.100\.7\/32\s+applied/);
+  assert.match(text.stdout, new RegExp(`198\\.51\\.100\\.7/32\\s+applied\\s+\\d+ s\\s+${O}\\s`), 'the table names who requested the block');
   const info = await swarm.json<{ roles: { executor: { backend: string; active: number } } }>(E, 'info');
   assert.equal(info.roles.executor.backend, 'dry-run');
   assert.ok(info.roles.executor.active >= 1);

@@ -2,7 +2,8 @@
  * Mitigation verbs: `mitigate` (ask an executor to block or unblock, signed by this node),
  * `decisions` (an executor's blocks with remaining TTL), `executor flush` and `executor revoke`.
  */
-import { newRequestId } from '../../agents/executor/mitigation-order.ts';
+import type { DecisionView } from '../../agents/executor/executor.ts';
+import { newRequestId, type ExecutionResult } from '../../agents/executor/mitigation-order.ts';
 import { parseDuration } from '../../agents/orchestrator/duration.ts';
 import { UsageError } from '../args.ts';
 import { callDaemon, type Verb } from '../context.ts';
@@ -18,18 +19,6 @@ interface TaskResult {
   code?: string;
   reason?: string;
   detail?: { cidr?: string; expiresAt?: number } | null;
-}
-
-export interface DecisionRow {
-  requestId: string;
-  incidentId: string | null;
-  cidr: string;
-  state: string;
-  requester: string;
-  reason: string;
-  appliedAt: number | null;
-  expiresAt: number | null;
-  remainingSeconds: number | null;
 }
 
 function durationOption(raw: unknown, name: string, fallback: string): number {
@@ -85,7 +74,7 @@ export const decisions: Verb = {
   summary: "this executor's active blocks with their remaining TTL (--all: every decision)",
   spec: { options: { all: { type: 'boolean' } }, positionals: [], required: 0, usage: `${G}decisions [--all] [--json]` },
   async run(ctx) {
-    const answer = (await callDaemon(ctx, 'decisions', { all: ctx.args.values.all === true })) as { backend: string; decisions: DecisionRow[] };
+    const answer = (await callDaemon(ctx, 'decisions', { all: ctx.args.values.all === true })) as { backend: string; decisions: DecisionView[] };
     const p = ctx.printer;
     if (p.json) {
       printJson(p, answer);
@@ -99,10 +88,11 @@ export const decisions: Verb = {
       table(
         answer.decisions.map((d) => ({
           ...d,
+          requestedBy: d.requester.hostname,
           remaining: d.remainingSeconds === null ? '-' : `${d.remainingSeconds} s`,
           applied: when(d.appliedAt),
         })),
-        [['cidr', 'cidr'], ['state', 'state'], ['remaining', 'remaining'], ['requester', 'requested by'], ['incidentId', 'incident'], ['applied', 'applied'], ['reason', 'reason'], ['requestId', 'request']],
+        [['cidr', 'cidr'], ['state', 'state'], ['remaining', 'remaining'], ['requestedBy', 'requested by'], ['incidentId', 'incident'], ['applied', 'applied'], ['reason', 'reason'], ['requestId', 'request']],
       ),
     );
     return 0;
@@ -125,7 +115,7 @@ export const executorRevoke: Verb = {
   spec: { options: {}, positionals: ['CIDR_OR_REQUEST'], required: 1, usage: `${G}executor revoke CIDR|REQUEST_ID [--json]` },
   async run(ctx) {
     const [what] = ctx.args.positionals as [string];
-    const answer = (await callDaemon(ctx, 'executor.revoke', { target: what }, { admin: true })) as { result: { requestId: string; cidr: string; status: string } | null };
+    const answer = (await callDaemon(ctx, 'executor.revoke', { target: what }, { admin: true })) as { result: ExecutionResult | null };
     if (ctx.printer.json) printJson(ctx.printer, answer);
     else if (answer.result === null) ctx.printer.out(`no active block matches ${what}`);
     else ctx.printer.out(`revoked ${answer.result.cidr} (request ${answer.result.requestId})`);
