@@ -9,7 +9,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { enrichmentOptionsFromEnv, Orchestrator, type PolicyInput, type ApprovedMitigation, type IncidentChange, type ProposalView } from '../agents/orchestrator/orchestrator.ts';
+import { enrichmentOptionsFromEnv, MITIGATION_RESULTS, Orchestrator, type PolicyInput, type ApprovedMitigation, type IncidentChange, type ProposalView } from '../agents/orchestrator/orchestrator.ts';
 import type { Daemon } from '../overlay/daemon.ts';
 import { SwarmError } from '../overlay/errors.ts';
 import type { TaskResultMessage } from '../overlay/task-wire.ts';
@@ -85,7 +85,8 @@ export function decisionOfReport(executor: string, report: unknown, now: number)
   };
 }
 
-const RESULT_STATUSES = new Set(['applied', 'refused', 'failed', 'expired', 'revoked']);
+/** What an executor may report about a request (the orchestrator's result vocabulary). */
+const RESULT_STATUSES: ReadonlySet<string> = new Set(MITIGATION_RESULTS);
 
 export class MitigationDesk {
   readonly orchestrator: Orchestrator;
@@ -187,7 +188,9 @@ export class MitigationDesk {
       ...(edits.targets === null ? {} : { targets: edits.targets }),
     });
     const deliveries = await this.#deliver(mitigation);
-    return { proposal: (this.orchestrator.proposal(proposalId) ?? this.orchestrator.proposals({ incidentId: mitigation.incidentId })[0]) as ProposalRow, deliveries };
+    const proposal = this.orchestrator.proposal(proposalId);
+    if (proposal === null) throw new DeskError('not_found', `proposal ${proposalId} vanished after its approval`, 'reload the incidents');
+    return { proposal: proposal as ProposalRow, deliveries };
   }
 
   reject(proposalId: string, reason: string): ProposalRow {
