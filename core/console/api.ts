@@ -61,6 +61,8 @@ export interface PeerRow {
   online: boolean;
   lastSeen: string | null;
   rttMs: number | null;
+  /** How the live session travels: `direct`, or through the registry's `relay`; null without one. */
+  path: 'direct' | 'relay' | null;
   since: string | null;
 }
 

@@ -20,7 +20,6 @@ import { Daemon, type PeerSummary } from '../overlay/daemon.ts';
 import { SwarmError } from '../overlay/errors.ts';
 import { keyId } from '../overlay/identity.ts';
 import { isValidHostname } from '../overlay/hostname.ts';
-import { pingPeer } from '../overlay/ping.ts';
 import type { RegistryServer } from '../overlay/registry-server.ts';
 import { formatEndpoint } from '../overlay/transport.ts';
 import type { TrustEvent } from '../overlay/trust.ts';
@@ -66,10 +65,6 @@ const CURSORS_DB = 'events.db';
 const ANALYST = 'console-analyst';
 /** How often liveness (sessions, last seen, registry) is re-read and changes pushed. */
 const REFRESH_MS = 1000;
-/** RTT probes: every trusted peer with a live session, at most this many per round. */
-const PROBE_INTERVAL_MS = 10_000;
-const PROBE_BATCH = 32;
-const PROBE_TIMEOUT_MS = 2000;
 /** A peer counts as online if we heard from it this recently (keepalives come every 15 s). */
 const ONLINE_WINDOW_MS = 45_000;
 
@@ -199,10 +194,7 @@ export class ConsoleService {
   /** What the clients were last told, to push only differences. */
   #sentPeers = new Map<string, string>(); // key → JSON of the row as last pushed
   #sentIdentity = '';
-  #rtt = new Map<string, { ms: number | null; at: number }>();
   #refreshTimer: NodeJS.Timeout | null = null;
-  #probeTimer: NodeJS.Timeout | null = null;
-  #probeCursor = 0;
   #pushQueued = false;
   #notificationSeq = 0;
   #closed = false;
@@ -244,8 +236,6 @@ export class ConsoleService {
     if (stored === null || options.registry || options.hostname || labMode !== 'auto') writeConfig(stateDir, service.#config);
     service.#refreshTimer = setInterval(() => service.#refresh(), REFRESH_MS);
     service.#refreshTimer.unref();
-    service.#probeTimer = setInterval(() => void service.#probeRtt(), PROBE_INTERVAL_MS);
-    service.#probeTimer.unref();
     return service;
   }
 
@@ -366,7 +356,6 @@ export class ConsoleService {
     this.#daemon = null;
     await this.#labRegistry?.close();
     this.#labRegistry = null;
-    this.#rtt.clear();
   }
 
   onEvent(listener: (event: ConsoleEvent) => void): () => void {
@@ -402,7 +391,6 @@ export class ConsoleService {
   }
 
   #peerRow(p: PeerSummary, now: number): PeerRow {
-    const rtt = this.#rtt.get(p.key);
     const lastSeenMs = p.lastSeen ? Date.parse(p.lastSeen) : 0;
     return {
       key: p.key,
@@ -414,7 +402,9 @@ export class ConsoleService {
       capabilitiesReceived: p.capabilitiesReceived,
       online: p.session && now - lastSeenMs < ONLINE_WINDOW_MS,
       lastSeen: p.lastSeen,
-      rttMs: rtt?.ms ?? null,
+      // The node probes every trusted peer's path (RTT, NAT keepalive): see OverlayNode.
+      rttMs: p.session ? p.rttMs : null,
+      path: p.path,
       since: p.since,
     };
   }
@@ -500,27 +490,6 @@ export class ConsoleService {
 
   #notify(level: ConsoleNotification['level'], title: string, body: string): void {
     this.#emit({ type: 'notification', notification: { id: `n${++this.#notificationSeq}`, level, title, body, at: new Date().toISOString() } });
-  }
-
-  /** Measures RTT to trusted peers that have a live session (others would only time out). */
-  async #probeRtt(): Promise<void> {
-    const d = this.#daemon;
-    if (!d || this.#closed) return;
-    const candidates = d.peerSummaries().filter((p) => p.trust === 'trusted' && p.session);
-    if (candidates.length === 0) return;
-    const start = this.#probeCursor % candidates.length;
-    const batch = [...candidates.slice(start), ...candidates.slice(0, start)].slice(0, PROBE_BATCH);
-    this.#probeCursor = start + batch.length;
-    await Promise.all(
-      batch.map(async (p) => {
-        try {
-          const [reply] = await pingPeer(d.node, p.key, { count: 1, intervalMs: 0, timeoutMs: PROBE_TIMEOUT_MS });
-          this.#rtt.set(p.key, { ms: reply && reply.rttMs !== null ? Math.round(reply.rttMs * 100) / 100 : null, at: Date.now() });
-        } catch {
-          this.#rtt.set(p.key, { ms: null, at: Date.now() });
-        }
-      }),
-    );
   }
 
   // ---- the anomaly feed ----------------------------------------------------------------------
@@ -696,7 +665,6 @@ export class ConsoleService {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#refreshTimer) clearInterval(this.#refreshTimer);
-    if (this.#probeTimer) clearInterval(this.#probeTimer);
     if (this.#feedTimer) clearTimeout(this.#feedTimer);
     this.#feedPending.clear();
     await this.#stopNode();

@@ -17,9 +17,10 @@ import { ADMIN_TOKEN_FILE, callControl, CONTROL_SOCKET, ControlError, ControlSer
 import { SwarmError } from './errors.ts';
 import { HOSTNAME_RULE, isValidHostname } from './hostname.ts';
 import { fingerprintOf, keyId, loadOrCreateIdentity, type NodeIdentity } from './identity.ts';
-import { OverlayNode, type PeerView } from './node.ts';
+import { OverlayNode, type PeerPath, type PeerView } from './node.ts';
 import { pingPeer } from './ping.ts';
 import { RegistryClient, RegistryError } from './registry-client.ts';
+import { connectTraversal } from './traversal.ts';
 import { BeaconClient } from './beacon-client.ts';
 import type { NatType } from './nat-type.ts';
 import { MAX_TRUSTED_TAGS } from './registry-protocol.ts';
@@ -73,6 +74,9 @@ export interface PeerSummary {
   since: string | null;
   session: boolean;
   endpoint: string | null;
+  /** The live session's path (`direct`, or through the registry's `relay`), null without one. */
+  path: PeerPath | null;
+  rttMs: number | null;
   lastSeen: string | null;
   droppedUntrusted: number;
 }
@@ -345,6 +349,7 @@ export class Daemon {
         log,
       });
       daemon.#installMethods(control);
+      daemon.#installTraversal();
 
       let registered = true;
       try {
@@ -373,6 +378,21 @@ export class Daemon {
       await cleanup();
       throw err;
     }
+  }
+
+  /**
+   * NAT traversal through the registry: punch requests (after re-registering when a path was
+   * lost, so the registry and the peer learn our NAT's new mapping) and its relay. Path changes
+   * go to the daemon log.
+   */
+  #installTraversal(): void {
+    connectTraversal(this.node, this.registry, () => this.#register());
+    const name = (p: PeerView) => p.hostname ?? p.keyId.slice(0, 12);
+    const relay = formatEndpoint(this.registry.registry);
+    this.node.events.on('path', (p: PeerView) => {
+      if (p.path) this.#log(`path: ${name(p)} now ${p.path === 'relay' ? `through the relay ${relay}` : `direct at ${p.endpoint ? formatEndpoint(p.endpoint) : '?'}`}`);
+    });
+    this.node.events.on('path-lost', (p: PeerView) => this.#log(`path: lost ${name(p)} (no answer on the ${p.path ?? 'current'} path); punching again, relay meanwhile`));
   }
 
   async #register(): Promise<void> {
@@ -416,6 +436,7 @@ export class Daemon {
       const report = await this.#beacon.classify(this.registry.registry, beacon);
       const before = this.#nat.type;
       Object.assign(this.#nat, { type: report.type, observed: report.observed, checkedAt: Date.now(), beacon: formatEndpoint(beacon) });
+      this.node.setSymmetricNat(report.type === 'symmetric');
       if (before !== report.type) this.#log(`nat: ${report.type}${report.observed ? `, seen as ${report.observed}` : ''} (beacon ${formatEndpoint(beacon)})`);
     } finally {
       this.#classifying = false;
@@ -502,6 +523,8 @@ export class Daemon {
       since: null,
       session: false,
       endpoint: c.endpoints[0] ?? null,
+      path: null,
+      rttMs: null,
       lastSeen: null,
       droppedUntrusted: 0,
     });
@@ -523,6 +546,8 @@ export class Daemon {
         ...row,
         session: v.sessionUp,
         endpoint: v.endpoint ? formatEndpoint(v.endpoint) : row.endpoint,
+        path: v.path,
+        rttMs: v.rttMs,
         lastSeen: v.lastReceivedAt ? new Date(v.lastReceivedAt).toISOString() : row.lastSeen,
         droppedUntrusted: v.droppedUntrusted,
       });
@@ -541,6 +566,8 @@ export class Daemon {
       capabilities_received: p.capabilitiesReceived,
       session: p.session,
       endpoint: p.endpoint,
+      path: p.path,
+      rtt_ms: p.rttMs,
       last_seen: p.lastSeen,
       dropped_untrusted: p.droppedUntrusted,
     }));

@@ -26,6 +26,17 @@ import type { NodeIdentity } from './identity.ts';
 import { keyId } from './identity.ts';
 import { TransportKeypair, transportReceiverIndex } from './keypair.ts';
 import {
+  decodePunch,
+  encodePunch,
+  MSG_RELAY_DELIVER,
+  MSG_RELAY_SEND,
+  MSG_PUNCH,
+  newPunchToken,
+  RELAY_HEADER_SIZE,
+  relayAddress,
+  relayHeader,
+} from './relay-protocol.ts';
+import {
   consumeInitiation,
   consumeResponse,
   createInitiation,
@@ -45,7 +56,7 @@ import type { StreamLimits } from './stream-limits.ts';
 import { StreamError, type OverlayStream } from './stream.ts';
 import { StreamTable, type StreamListener, type StreamTableStats } from './stream-table.ts';
 import { DEFAULT_TUNNEL_LIMITS, type TunnelLimits } from './timers.ts';
-import { endpointsEqual, formatEndpoint, type Endpoint, type PacketConn } from './transport.ts';
+import { endpointKey, endpointsEqual, formatEndpoint, parseEndpoint, type Endpoint, type PacketConn } from './transport.ts';
 import { decodePacket, encodeHeader, PROTO_DATAGRAM, PROTO_STREAM, type Packet } from './wire.ts';
 
 /** Largest datagram payload that keeps a frame inside a 1,500-byte Ethernet MTU over IPv6. */
@@ -58,6 +69,10 @@ const MAX_UNTRUSTED_PEERS = 1024;
 const HANDSHAKE_BURST_PER_SOURCE = 20;
 const HANDSHAKE_RATE_PER_SOURCE = 10; // per second
 const TICK_MS = 1000;
+/** A punch token is good for this long after it was asked for. */
+const PUNCH_TOKEN_TTL_MS = 10_000;
+/** When a punch notice arrives: send punch packets at these offsets (a first one may meet a closed NAT). */
+const PUNCH_SCHEDULE_MS = [0, 100, 300, 700];
 
 const SENT: Promise<void> = Promise.resolve();
 
@@ -90,6 +105,20 @@ export interface TrustGate {
   isTrusted(peerKeyId: string): boolean;
 }
 
+/** How packets to a peer travel: straight to its endpoint, or through the registry's relay. */
+export type PeerPath = 'direct' | 'relay';
+
+/** Why a node asks the registry for a punch (the daemon re-registers first when recovering). */
+export type PunchReason = 'connect' | 'recover' | 'upgrade';
+
+/**
+ * NAT traversal services the node gets from its registry (the daemon wires them): a punch
+ * request returns the peer's current contact if the registry gave one.
+ */
+export interface Traversal {
+  requestPunch(peerKeyId: string, tokenHex: string, reason: PunchReason): Promise<PeerContact | null>;
+}
+
 export interface PeerView {
   readonly keyId: string;
   readonly identityKey: Buffer;
@@ -98,6 +127,10 @@ export interface PeerView {
   readonly address: Address | null;
   readonly hostname: string | null;
   readonly endpoint: Endpoint | null;
+  /** The path of a live session, null without one. */
+  readonly path: PeerPath | null;
+  /** Round-trip time last measured (handshake or path probe), in ms. */
+  readonly rttMs: number | null;
   readonly sessionUp: boolean;
   readonly lastReceivedAt: number;
   readonly droppedUntrusted: number;
@@ -127,6 +160,13 @@ export interface NodeStats extends StreamTableStats {
   datagramsOut: number;
   queueDropped: number;
   streamSegmentsOut: number;
+  relayedIn: number;
+  relayedOut: number;
+  punchesSent: number;
+  punchesReceived: number;
+  punchRequests: number;
+  pathChanges: number;
+  pathsLost: number;
 }
 
 interface HandshakeInFlight {
@@ -135,6 +175,9 @@ interface HandshakeInFlight {
   startedAt: number;
   attempt: number;
   timer: NodeJS.Timeout | null;
+  /** The last initiation sent, and when (performance.now(), for the RTT). */
+  message: Buffer | null;
+  sentAt: number;
 }
 
 interface Waiter {
@@ -151,6 +194,22 @@ class Peer implements PeerView {
   hostname: string | null = null;
   endpoints: Endpoint[] = [];
   endpoint: Endpoint | null = null;
+  /** Packets go through the relay (the session came up there, or the direct path was lost). */
+  viaRelay = false;
+  /** `0x17 | address`: prepended to frames sent through the relay. */
+  relayHeader: Buffer | null = null;
+  /** Last authenticated packet that came straight from the peer (not relayed). */
+  lastDirectAt = 0;
+  rttMs: number | null = null;
+  /** The path probe in flight: its sequence number and when it left (performance.now()). */
+  probeSeq = 0;
+  probeSentAt = 0;
+  lastProbeAt = 0;
+  /** When the path was last declared lost (recovery runs at most once per pathLostMs). */
+  lostAt = 0;
+  /** Next attempt to turn a relayed session direct, and the delay after it. */
+  upgradeAt = 0;
+  upgradeDelay = 0;
   current: TransportKeypair | null = null;
   previous: TransportKeypair | null = null;
   next: TransportKeypair | null = null;
@@ -170,6 +229,11 @@ class Peer implements PeerView {
 
   get sessionUp(): boolean {
     return this.current !== null;
+  }
+
+  get path(): PeerPath | null {
+    if (this.current === null) return null;
+    return this.viaRelay ? 'relay' : this.endpoint ? 'direct' : null;
   }
 }
 
@@ -209,6 +273,13 @@ export class OverlayNode {
     datagramsOut: 0,
     queueDropped: 0,
     streamSegmentsOut: 0,
+    relayedIn: 0,
+    relayedOut: 0,
+    punchesSent: 0,
+    punchesReceived: 0,
+    punchRequests: 0,
+    pathChanges: 0,
+    pathsLost: 0,
     streamsOpened: 0,
     streamsAccepted: 0,
     streamSegmentsIn: 0,
@@ -216,7 +287,10 @@ export class OverlayNode {
     streamResetsSent: 0,
     streamsDroppedUntrusted: 0,
   };
-  /** Emits 'session' (PeerView), 'unreachable' (PeerView), 'dropped-untrusted' (PeerView, port). */
+  /**
+   * Emits 'session' (PeerView), 'unreachable' (PeerView), 'dropped-untrusted' (PeerView, port),
+   * 'path' (PeerView: its path changed) and 'path-lost' (PeerView: recovery started).
+   */
   readonly events = new EventEmitter();
 
   #address: Address;
@@ -234,6 +308,14 @@ export class OverlayNode {
   #handshakeRate = new TokenBuckets(HANDSHAKE_BURST_PER_SOURCE, HANDSHAKE_RATE_PER_SOURCE);
   #tick: NodeJS.Timeout;
   #closed = false;
+  /** The registry's relay (and punch coordinator), once the daemon knows it. */
+  #relay: Endpoint | null = null;
+  #traversal: Traversal | null = null;
+  #symmetricNat = false;
+  /** Punch tokens we asked for (hex) → the peer and when the token lapses. */
+  #punchTokens = new Map<string, { peer: Peer; expires: number }>();
+  #probeId = randomBytes(4).readUInt32BE(0);
+  #probePort: number;
 
   constructor(options: OverlayNodeOptions) {
     tunePacketRuntime();
@@ -256,7 +338,8 @@ export class OverlayNode {
       stats: this.stats,
     });
     this.conn.onPacket((data, from) => this.#receive(data, from));
-    this.#tick = setInterval(() => this.#onTick(), TICK_MS);
+    // Path management is tick-driven: tick at least twice per suspect interval (tests shrink it).
+    this.#tick = setInterval(() => this.#onTick(), Math.max(20, Math.min(TICK_MS, this.#limits.pathSuspectMs / 2)));
     this.#tick.unref();
     this.bindDatagram(PORT_PING, (payload, ctx) => {
       if (payload[0] === PING_REQUEST) this.#reply(ctx, Buffer.concat([PING_REPLY_TYPE, payload.subarray(1)]));
@@ -265,6 +348,233 @@ export class OverlayNode {
     this.bindDatagram(PORT_ECHO, (payload, ctx) => {
       if (ctx.srcPort >= EPHEMERAL_PORT_MIN) this.#reply(ctx, payload);
     });
+    this.#probePort = this.bindEphemeral((payload, ctx) => this.#onProbeReply(payload, ctx));
+  }
+
+  // ---- NAT traversal -------------------------------------------------------------------------
+
+  /**
+   * Where the registry's relay is (the registry endpoint) and how to ask it for punches. Relayed
+   * frames are accepted only from this endpoint.
+   */
+  setTraversal(relay: Endpoint | null, traversal: Traversal | null): void {
+    this.#relay = relay;
+    this.#traversal = traversal;
+  }
+
+  /** Behind a symmetric NAT a punch cannot work: handshakes go through the relay at once. */
+  setSymmetricNat(symmetric: boolean): void {
+    this.#symmetricNat = symmetric;
+  }
+
+  /**
+   * A peer asked (through a verified registry notice) that we punch towards it: a few small
+   * packets to each of its endpoints open our NAT to it while its handshake comes our way.
+   */
+  punchTowards(endpoints: readonly string[], tokenHex: string): void {
+    if (this.#closed || !/^[0-9a-f]{32}$/.test(tokenHex)) return;
+    const targets = endpoints.map((e) => parseEndpoint(e)).filter((e): e is Endpoint => e !== null);
+    if (targets.length === 0) return;
+    const packet = encodePunch(Buffer.from(tokenHex, 'hex'));
+    for (const delay of PUNCH_SCHEDULE_MS) {
+      const send = () => {
+        for (const t of targets) {
+          this.conn.send(packet, t);
+          this.stats.punchesSent++;
+        }
+      };
+      if (delay === 0) send();
+      else setTimeout(() => !this.#closed && send(), delay).unref();
+    }
+  }
+
+  #requestPunch(peer: Peer, reason: PunchReason): void {
+    const traversal = this.#traversal;
+    if (!traversal || !peer.address || this.#closed) return;
+    const token = newPunchToken().toString('hex');
+    this.#punchTokens.set(token, { peer, expires: this.#now() + PUNCH_TOKEN_TTL_MS });
+    this.stats.punchRequests++;
+    traversal.requestPunch(peer.keyId, token, reason).then(
+      (contact) => {
+        if (contact && contact.identityKey.equals(peer.identityKey)) this.addContact(contact);
+      },
+      () => {}, // best effort: the handshake retries, the relay remains
+    );
+  }
+
+  /** A punch packet answering one of our requests: the peer's NAT is open towards us from `from`. */
+  #receivePunch(data: Buffer, from: Endpoint): void {
+    const token = decodePunch(data);
+    const entry = token ? this.#punchTokens.get(token) : undefined;
+    if (!entry || entry.expires < this.#now()) {
+      this.stats.junk++;
+      return;
+    }
+    this.stats.punchesReceived++;
+    const peer = entry.peer;
+    if (!peer.endpoints.some((e) => endpointsEqual(e, from))) peer.endpoints = [from, ...peer.endpoints].slice(0, 8);
+    const hs = peer.handshake;
+    if (hs?.message) {
+      this.conn.send(hs.message, from);
+      return;
+    }
+    // A session is up (relayed, or a direct path being recovered): prove the direct path with an
+    // authenticated keepalive; the peer switches to it on receipt and answers the same way.
+    const kp = peer.current;
+    const frame = kp?.seal(Buffer.alloc(0), this.#now());
+    if (frame) this.conn.send(frame, from);
+  }
+
+  /** Relayed frames come only from our relay; they carry the sender's overlay address. */
+  #receiveRelayed(data: Buffer, from: Endpoint): void {
+    const src = this.#relay && endpointsEqual(from, this.#relay) ? relayAddress(data) : null;
+    if (!src) {
+      this.stats.junk++;
+      return;
+    }
+    this.stats.relayedIn++;
+    const inner = data.subarray(RELAY_HEADER_SIZE);
+    switch (inner[0]) {
+      case MSG_TRANSPORT:
+        return this.#receiveTransport(inner, from, src);
+      case MSG_INITIATION:
+        return this.#receiveInitiation(inner, from, src);
+      case MSG_RESPONSE:
+        return this.#receiveResponse(inner, from, src);
+      default:
+        this.stats.junk++;
+    }
+  }
+
+  /**
+   * Notes the path an authenticated packet took. A direct packet always wins (it proves the
+   * direct path works both ways: the NATs let it in, so they let our answers out); a relayed one
+   * moves us to the relay only if nothing came directly for a while (packets in flight on the
+   * old path must not make us flap).
+   */
+  #notePath(peer: Peer, from: Endpoint, relayed: Address | null, now: number): void {
+    if (relayed === null) {
+      peer.lastDirectAt = now;
+      if (!peer.viaRelay && peer.endpoint !== null && endpointsEqual(peer.endpoint, from)) return;
+      const upgraded = peer.viaRelay;
+      peer.endpoint = from;
+      peer.viaRelay = false;
+      this.#pathChanged(peer);
+      // Tell the peer at once, on the path that just worked, so it upgrades too.
+      if (upgraded) this.#sendKeepalive(peer);
+      return;
+    }
+    if (!peer.viaRelay && now - peer.lastDirectAt > this.#limits.pathSuspectMs) {
+      peer.viaRelay = true;
+      peer.upgradeDelay = this.#limits.upgradeRetryMs;
+      peer.upgradeAt = now + peer.upgradeDelay;
+      this.#pathChanged(peer);
+    }
+  }
+
+  #pathChanged(peer: Peer): void {
+    this.stats.pathChanges++;
+    this.events.emit('path', peer);
+  }
+
+  #canRelay(peer: Peer): boolean {
+    return this.#relay !== null && peer.relayHeader !== null;
+  }
+
+  /** Sends a tunnel frame on the peer's current path. */
+  #transmit(peer: Peer, frame: Buffer): void {
+    if (peer.viaRelay && this.#relay && peer.relayHeader) {
+      this.conn.send([peer.relayHeader, frame], this.#relay);
+      this.stats.relayedOut++;
+    } else if (peer.endpoint) {
+      this.conn.send(frame, peer.endpoint);
+    }
+  }
+
+  #hasPath(peer: Peer): boolean {
+    return peer.viaRelay ? this.#canRelay(peer) : peer.endpoint !== null;
+  }
+
+  /** Path probe: an overlay ping from our probe port; the reply gives the RTT. */
+  #sendProbe(peer: Peer, now: number): void {
+    if (!peer.address || !this.#trust.isTrusted(peer.keyId)) return;
+    peer.lastProbeAt = now;
+    peer.probeSeq = (peer.probeSeq + 1) >>> 0;
+    peer.probeSentAt = performance.now();
+    const payload = Buffer.allocUnsafe(9);
+    payload[0] = PING_REQUEST;
+    payload.writeUInt32BE(this.#probeId, 1);
+    payload.writeUInt32BE(peer.probeSeq, 5);
+    this.sendDatagram(peer.keyId, PORT_PING, payload, this.#probePort).catch(() => {});
+  }
+
+  #onProbeReply(payload: Buffer, ctx: DatagramContext): void {
+    if (payload.length !== 9 || payload[0] !== PING_REPLY || payload.readUInt32BE(1) !== this.#probeId) return;
+    const peer = this.#peers.get(ctx.peer.keyId);
+    if (peer && payload.readUInt32BE(5) === peer.probeSeq && peer.probeSentAt > 0) {
+      peer.rttMs = Math.round((performance.now() - peer.probeSentAt) * 100) / 100;
+      peer.probeSentAt = 0;
+    }
+  }
+
+  /** Records an RTT measured elsewhere (swarmctl ping). */
+  noteRtt(peerKeyId: string, rttMs: number): void {
+    const peer = this.#peers.get(peerKeyId);
+    if (peer) peer.rttMs = Math.round(rttMs * 100) / 100;
+  }
+
+  /**
+   * Per tick, for each trusted peer with a session: probe its path every pathProbeMs (RTT, NAT
+   * mappings); when we send into silence, probe at once, and past pathLostMs start recovery (a
+   * new punch, the relay meanwhile); when relayed, try now and then to become direct again.
+   */
+  #managePath(peer: Peer, now: number): void {
+    if (!peer.current || !this.#trust.isTrusted(peer.keyId)) return;
+    const silence = now - peer.lastReceivedAt;
+    const sendingIntoSilence = peer.lastSentAt > peer.lastReceivedAt && silence >= this.#limits.pathSuspectMs;
+    if (sendingIntoSilence && silence >= this.#limits.pathLostMs && now - peer.lostAt >= this.#limits.pathLostMs) {
+      this.#recoverPath(peer, now);
+    } else if (sendingIntoSilence || now - peer.lastProbeAt >= this.#limits.pathProbeMs) {
+      this.#sendProbe(peer, now);
+    }
+    if (peer.viaRelay && peer.upgradeAt > 0 && now >= peer.upgradeAt) {
+      peer.upgradeDelay = Math.min(peer.upgradeDelay * 2 || this.#limits.upgradeRetryMs, this.#limits.upgradeRetryMs * 8);
+      peer.upgradeAt = now + peer.upgradeDelay;
+      this.#tryDirect(peer, 'upgrade');
+    }
+  }
+
+  /** Authenticated keepalives straight to every endpoint we know, and a punch from the other side. */
+  #tryDirect(peer: Peer, reason: PunchReason): void {
+    const kp = peer.current;
+    const now = this.#now();
+    const seen = new Set<string>();
+    for (const e of peer.endpoint ? [peer.endpoint, ...peer.endpoints] : peer.endpoints) {
+      const key = endpointKey(e);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const frame = kp?.seal(Buffer.alloc(0), now);
+      if (frame) this.conn.send(frame, e);
+    }
+    this.#requestPunch(peer, reason);
+  }
+
+  #recoverPath(peer: Peer, now: number): void {
+    peer.lostAt = now;
+    this.stats.pathsLost++;
+    this.events.emit('path-lost', peer);
+    if (!peer.viaRelay && this.#canRelay(peer)) {
+      peer.viaRelay = true;
+      peer.upgradeDelay = this.#limits.upgradeRetryMs;
+      peer.upgradeAt = now + peer.upgradeDelay;
+      this.#pathChanged(peer);
+    } else if (peer.viaRelay && peer.endpoint) {
+      // The relay went quiet too (it restarted, or our mapping towards it changed): try direct.
+      peer.viaRelay = false;
+      this.#pathChanged(peer);
+    }
+    this.#tryDirect(peer, 'recover');
+    this.#sendProbe(peer, now);
   }
 
   get address(): Address {
@@ -466,10 +776,10 @@ export class OverlayNode {
   #sendPlaintext(peer: Peer, plaintext: readonly Uint8Array[]): boolean {
     const now = this.#now();
     const kp = peer.current;
-    if (kp && peer.endpoint && kp.isUsable(now)) {
+    if (kp && this.#hasPath(peer) && kp.isUsable(now)) {
       const frame = kp.sealFrame(plaintext, now);
       if (frame) {
-        this.conn.send(frame, peer.endpoint);
+        this.#transmit(peer, frame);
         peer.lastSentAt = now;
         const stale = peer.lastSentAt - peer.lastReceivedAt > this.#limits.staleSessionMs;
         if (kp.wantsRekey(now) || stale) this.#startHandshake(peer);
@@ -531,14 +841,14 @@ export class OverlayNode {
 
   #startHandshake(peer: Peer): void {
     if (peer.handshake || this.#closed) return;
-    peer.handshake = { state: null, startedAt: this.#now(), attempt: 0, timer: null };
+    peer.handshake = { state: null, startedAt: this.#now(), attempt: 0, timer: null, message: null, sentAt: 0 };
     this.#sendInitiation(peer);
   }
 
   #sendInitiation(peer: Peer): void {
     const hs = peer.handshake;
     if (!hs) return;
-    if (!peer.staticPublic || !peer.endpoint) {
+    if (!peer.staticPublic || (!peer.endpoint && !this.#canRelay(peer))) {
       void this.#refreshContact(peer);
       this.#scheduleRetry(peer);
       return;
@@ -555,9 +865,22 @@ export class OverlayNode {
       return;
     }
     hs.state = created.value.state;
+    hs.message = created.value.message;
+    hs.sentAt = performance.now();
     // Try the endpoint that worked last, then every other candidate the registry gave us.
-    const targets = [peer.endpoint, ...peer.endpoints.filter((e) => !endpointsEqual(e, peer.endpoint as Endpoint))];
+    const current = peer.endpoint;
+    const targets = current ? [current, ...peer.endpoints.filter((e) => !endpointsEqual(e, current))] : peer.endpoints;
     for (const target of targets) this.conn.send(created.value.message, target);
+    // Not answered at once: the peer may be behind a NAT that only opens if it sends to us
+    // first; ask the registry to have it punch (again every few attempts).
+    if (hs.attempt % 4 === 1) this.#requestPunch(peer, 'connect');
+    // Still nothing (or no direct path can work from behind a symmetric NAT): the relay too.
+    // A relayed session becomes direct later if a punch succeeds.
+    const elapsed = this.#now() - hs.startedAt;
+    if (this.#canRelay(peer) && (this.#symmetricNat || elapsed >= this.#limits.relayAfterMs || targets.length === 0)) {
+      this.conn.send([peer.relayHeader as Buffer, created.value.message], this.#relay as Endpoint);
+      this.stats.relayedOut++;
+    }
     this.#scheduleRetry(peer);
   }
 
@@ -632,6 +955,10 @@ export class OverlayNode {
         return this.#receiveInitiation(data, from);
       case MSG_RESPONSE:
         return this.#receiveResponse(data, from);
+      case MSG_RELAY_DELIVER:
+        return this.#receiveRelayed(data, from);
+      case MSG_PUNCH:
+        return this.#receivePunch(data, from);
       default: {
         const handler = this.#underlayHandlers.get(data[0]!);
         if (handler) handler(data, from);
@@ -640,12 +967,12 @@ export class OverlayNode {
     }
   }
 
-  #receiveInitiation(data: Buffer, from: Endpoint): void {
+  #receiveInitiation(data: Buffer, from: Endpoint, relayed: Address | null = null): void {
     if (data.length !== INITIATION_SIZE) {
       this.stats.junk++;
       return;
     }
-    if (!this.#handshakeRate.take(from.host, this.#now())) {
+    if (!this.#handshakeRate.take(relayed ? `relay/${addressKey(relayed)}` : from.host, this.#now())) {
       this.stats.handshakesRateLimited++;
       return;
     }
@@ -655,7 +982,8 @@ export class OverlayNode {
       return;
     }
     const init = consumed.value;
-    if (init.identityPublic.equals(this.identity.publicKey)) {
+    // Through the relay, the address the relay vouches for must be the one the initiator signed.
+    if (init.identityPublic.equals(this.identity.publicKey) || (relayed && !addressEquals(relayed, { network: init.network, node: init.node }))) {
       this.stats.handshakesInvalid++;
       return;
     }
@@ -683,17 +1011,23 @@ export class OverlayNode {
     peer.staticPublic = init.staticPublic;
     peer.staticSignature = init.staticSignature;
     this.#setPeerAddress(peer, { network: init.network, node: init.node });
-    peer.endpoint = from;
-    const keypair = new TransportKeypair(response.value.keys, localIndex, init.senderIndex, false, this.#limits, this.#now());
+    const now = this.#now();
+    this.#notePath(peer, from, relayed, now);
+    const keypair = new TransportKeypair(response.value.keys, localIndex, init.senderIndex, false, this.#limits, now);
     this.#indices.set(localIndex, { kind: 'keypair', peer, keypair });
     if (peer.next) this.#indices.delete(peer.next.localIndex);
     peer.next = keypair;
-    peer.lastReceivedAt = this.#now();
-    this.conn.send(response.value.message, from);
+    peer.lastReceivedAt = now;
+    if (relayed && peer.relayHeader) {
+      this.conn.send([peer.relayHeader, response.value.message], from);
+      this.stats.relayedOut++;
+    } else {
+      this.conn.send(response.value.message, from);
+    }
     this.stats.handshakesCompleted++;
   }
 
-  #receiveResponse(data: Buffer, from: Endpoint): void {
+  #receiveResponse(data: Buffer, from: Endpoint, relayed: Address | null = null): void {
     if (data.length !== RESPONSE_SIZE) {
       this.stats.junk++;
       return;
@@ -718,8 +1052,10 @@ export class OverlayNode {
     const peer = entry.peer;
     if (hs.timer) clearTimeout(hs.timer);
     peer.handshake = null;
-    peer.endpoint = from; // the candidate that answered
     const now = this.#now();
+    if (!relayed) peer.lastDirectAt = 0; // the candidate that answered becomes the path
+    this.#notePath(peer, from, relayed, now);
+    peer.rttMs = Math.round((performance.now() - hs.sentAt) * 100) / 100;
     const keypair = new TransportKeypair(keys.value, receiverIndex, senderIndex, true, this.#limits, now);
     this.#indices.set(receiverIndex, { kind: 'keypair', peer, keypair });
     this.#installKeypair(peer, keypair);
@@ -733,15 +1069,15 @@ export class OverlayNode {
   #sendKeepalive(peer: Peer): void {
     const kp = peer.current;
     const now = this.#now();
-    if (!kp || !peer.endpoint) return;
+    if (!kp || !this.#hasPath(peer)) return;
     const frame = kp.seal(Buffer.alloc(0), now);
     if (frame) {
-      this.conn.send(frame, peer.endpoint);
+      this.#transmit(peer, frame);
       peer.lastSentAt = now;
     }
   }
 
-  #receiveTransport(data: Buffer, from: Endpoint): void {
+  #receiveTransport(data: Buffer, from: Endpoint, relayed: Address | null = null): void {
     const entry = this.#indices.get(transportReceiverIndex(data));
     if (!entry || entry.kind !== 'keypair') {
       this.stats.transportUnknownIndex++;
@@ -762,8 +1098,9 @@ export class OverlayNode {
     }
     peer.lastReceivedAt = now;
     // An authenticated packet from a new source means the peer roamed (new NAT mapping, new
-    // network): follow it, as WireGuard does.
-    if (!peer.endpoint || !endpointsEqual(peer.endpoint, from)) peer.endpoint = from;
+    // network): follow it, as WireGuard does. Relayed packets follow the rules of #notePath.
+    if (relayed !== null || peer.viaRelay || !peer.endpoint || !endpointsEqual(peer.endpoint, from)) this.#notePath(peer, from, relayed, now);
+    else peer.lastDirectAt = now;
     if (opened.plaintext.length === 0) return; // keepalive
     peer.lastReceivedDataAt = now;
     this.#deliver(peer, opened.plaintext);
@@ -826,6 +1163,7 @@ export class OverlayNode {
       this.#peersByAddress.delete(addressKey(peer.address));
     }
     peer.address = address;
+    peer.relayHeader = relayHeader(MSG_RELAY_SEND, address);
     this.#peersByAddress.set(addressKey(address), peer);
   }
 
@@ -837,6 +1175,7 @@ export class OverlayNode {
 
   #onTick(): void {
     const now = this.#now();
+    for (const [token, entry] of this.#punchTokens) if (entry.expires < now) this.#punchTokens.delete(token);
     // Trust can be revoked without a packet to notice it on: close such streams within a tick.
     this.#streams.enforceTrust((peerKeyId) => this.#peers.get(peerKeyId) ?? null);
     for (const peer of this.#peers.values()) {
@@ -852,6 +1191,7 @@ export class OverlayNode {
       if (peer.current && peer.lastReceivedDataAt > peer.lastSentAt && now - peer.lastReceivedDataAt >= this.#limits.keepaliveMs) {
         this.#sendKeepalive(peer);
       }
+      this.#managePath(peer, now);
     }
   }
 

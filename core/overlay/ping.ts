@@ -49,6 +49,7 @@ export async function pingPeer(node: OverlayNode, peerKeyId: string, options: Pi
       try {
         await node.sendDatagram(peerKeyId, PORT_PING, payload, port);
         reply = { seq, rttMs: await answered };
+        if (reply.rttMs !== null) node.noteRtt(peerKeyId, reply.rttMs);
       } catch (err) {
         const entry = pending.get(seq);
         if (entry) clearTimeout(entry.timer);

@@ -14,7 +14,8 @@ import {
   type RegisterBody,
   type ResponseBody,
 } from './registry-protocol.ts';
-import { formatEndpoint, type Endpoint } from './transport.ts';
+import { decodePunchNotice, MSG_PUNCH_NOTICE, PUNCH_NOTICE_FRESHNESS_MS, type PunchNotice } from './relay-protocol.ts';
+import { endpointsEqual, formatEndpoint, type Endpoint } from './transport.ts';
 
 export type RegistryErrorCode = 'registry_unreachable' | 'registry_refused' | 'registry_key_mismatch';
 
@@ -52,6 +53,10 @@ export class RegistryClient {
   #onPin: (key: string) => void;
   #pending = new Map<string, Pending>();
   #timeouts: number[];
+  #onPunchNotice: (notice: PunchNotice) => void = () => {};
+  /** Tokens of notices acted on recently (a notice is acted on once). */
+  #seenTokens = new Map<string, number>();
+  readonly stats = { punchNotices: 0, punchNoticesRejected: 0 };
   /** Set when answers arrive signed by a key other than the pinned one. */
   keyMismatch = false;
 
@@ -62,6 +67,30 @@ export class RegistryClient {
     this.#onPin = options.onPin ?? (() => {});
     this.#timeouts = options.attemptTimeoutsMs ?? ATTEMPT_TIMEOUTS_MS;
     options.node.onUnderlay(MSG_REGISTRY_RESPONSE, (data, from) => this.#onResponse(data, from));
+    options.node.onUnderlay(MSG_PUNCH_NOTICE, (data, from) => this.#onNotice(data, from));
+  }
+
+  /** Only the registry, signing with the pinned key, recently, once per token, may ask us to punch. */
+  #onNotice(data: Buffer, from: Endpoint): void {
+    const key = this.#pinnedKey;
+    const decoded = key !== null && endpointsEqual(from, this.registry) ? decodePunchNotice(data, Buffer.from(key, 'base64url')) : null;
+    const now = Date.now();
+    if (!decoded?.ok || Math.abs(now - decoded.value.ts) > PUNCH_NOTICE_FRESHNESS_MS || this.#seenTokens.has(decoded.value.token)) {
+      this.stats.punchNoticesRejected++;
+      return;
+    }
+    if (this.#seenTokens.size >= 4096) {
+      for (const [token, at] of this.#seenTokens) if (now - at > 2 * PUNCH_NOTICE_FRESHNESS_MS) this.#seenTokens.delete(token);
+      if (this.#seenTokens.size >= 4096) this.#seenTokens.clear();
+    }
+    this.#seenTokens.set(decoded.value.token, now);
+    this.stats.punchNotices++;
+    this.#onPunchNotice(decoded.value);
+  }
+
+  /** Called with each verified, fresh, first-seen punch notice (a peer asks us to punch). */
+  onPunchNotice(handler: (notice: PunchNotice) => void): void {
+    this.#onPunchNotice = handler;
   }
 
   get registryKey(): string | null {
@@ -152,6 +181,16 @@ export class RegistryClient {
   async lookup(target: string, purpose: LookupPurpose): Promise<PublicRecord> {
     const answer = await this.#call({ op: 'lookup', target, purpose });
     if (!answer.ok || !answer.record) throw this.#refused(answer, `lookup of ${target} failed`);
+    return answer.record;
+  }
+
+  /**
+   * Asks the registry to have `target` punch towards us with `token` (hex); resolves with the
+   * target's record as the registry knows it now (fresh endpoints, when it may disclose them).
+   */
+  async punch(target: string, token: string): Promise<PublicRecord> {
+    const answer = await this.#call({ op: 'punch', target, token });
+    if (!answer.ok || !answer.record) throw this.#refused(answer, `punch request for ${target} failed`);
     return answer.record;
   }
 

@@ -43,11 +43,18 @@ export interface LookupBody {
   purpose: LookupPurpose;
 }
 
+/** Ask the registry to tell `target` to punch towards us (see relay-protocol.ts). */
+export interface PunchBody {
+  op: 'punch';
+  target: string; // as in lookup
+  token: string; // 32 hex digits, echoed in the target's punch packets
+}
+
 export interface UnregisterBody {
   op: 'unregister';
 }
 
-export type RequestBody = (RegisterBody | LookupBody | UnregisterBody) & { key: string; nonce: string; ts: number };
+export type RequestBody = (RegisterBody | LookupBody | PunchBody | UnregisterBody) & { key: string; nonce: string; ts: number };
 
 export interface PublicRecord {
   hostname: string;
@@ -69,7 +76,7 @@ export interface ResponseBody {
   address?: string; // register: the address assigned to the caller
   observed?: string; // register: the caller's endpoint as the registry sees it
   beacon_port?: number; // register: the beacon's second UDP port on the registry's IP (NAT classification)
-  record?: PublicRecord; // lookup
+  record?: PublicRecord; // lookup; punch: the target as the registry knows it now
 }
 
 export type RegistryDecodeCode = 'registry_short' | 'registry_json' | 'registry_schema' | 'registry_signature' | 'registry_key_mismatch';
@@ -79,7 +86,7 @@ export function newRequestNonce(): string {
   return randomBytes(16).toString('base64url');
 }
 
-export function encodeRequest(identity: NodeIdentity, body: RegisterBody | LookupBody | UnregisterBody, now = Date.now()): { nonce: string; bytes: Buffer } {
+export function encodeRequest(identity: NodeIdentity, body: RegisterBody | LookupBody | PunchBody | UnregisterBody, now = Date.now()): { nonce: string; bytes: Buffer } {
   const nonce = newRequestNonce();
   const full = { ...body, key: identity.publicKey.toString('base64url'), nonce, ts: now };
   const json = Buffer.from(JSON.stringify(full));
@@ -154,6 +161,11 @@ export function decodeRequest(bytes: Uint8Array): Result<RequestBody, RegistryDe
       if (typeof o.target !== 'string' || o.target.length === 0 || o.target.length > 64) return bad('target');
       if (o.purpose !== 'info' && o.purpose !== 'handshake' && o.purpose !== 'connect') return bad('purpose');
       body = { op: 'lookup', target: o.target, purpose: o.purpose, ...common };
+      break;
+    case 'punch':
+      if (typeof o.target !== 'string' || o.target.length === 0 || o.target.length > 64) return bad('target');
+      if (typeof o.token !== 'string' || !/^[0-9a-f]{32}$/.test(o.token)) return bad('token');
+      body = { op: 'punch', target: o.target, token: o.token, ...common };
       break;
     case 'unregister':
       body = { op: 'unregister', ...common };

@@ -6,7 +6,7 @@
  * anyone if the node registered as public, and for a trust handshake, which is rate-limited per
  * requester so the registry cannot be used to map the swarm.
  */
-import { formatAddress, isReservedNodeId, parseAddress } from './address.ts';
+import { addressKey, formatAddress, isReservedNodeId, parseAddress, type Address } from './address.ts';
 import { sha256 } from './crypto.ts';
 import { SwarmError } from './errors.ts';
 import { isValidHostname, HOSTNAME_RULE } from './hostname.ts';
@@ -15,6 +15,7 @@ import { basename, dirname } from 'node:path';
 import { fingerprintOf, loadOrCreateIdentity, type NodeIdentity } from './identity.ts';
 import { verifyStaticCertificate } from './noise.ts';
 import { decodeProbe, encodeAnswer, MSG_BEACON_PROBE } from './beacon-protocol.ts';
+import { encodePunchNotice, MSG_RELAY_DELIVER, MSG_RELAY_SEND, relayAddress } from './relay-protocol.ts';
 import {
   decodeRequest,
   encodeResponse,
@@ -23,12 +24,13 @@ import {
   trustTag,
   type LookupBody,
   type PublicRecord,
+  type PunchBody,
   type RegisterBody,
   type RequestBody,
   type ResponseBody,
 } from './registry-protocol.ts';
 import { REGISTRY_ONLINE_WINDOW_MS } from './timers.ts';
-import { formatEndpoint, parseEndpoint, UdpPacketConn, type Endpoint, type PacketConn } from './transport.ts';
+import { endpointKey, formatEndpoint, parseEndpoint, UdpPacketConn, type Endpoint, type PacketConn } from './transport.ts';
 import { RegistryStore, type NodeRecord } from '../store/registry-store.ts';
 
 /** Requests accepted per source IP: a burst, then a steady rate. */
@@ -36,6 +38,12 @@ const REQUEST_BURST_PER_SOURCE = 200;
 const REQUEST_RATE_PER_SOURCE = 100; // per second
 /** Endpoint disclosures for handshakes, per requesting key, per minute. */
 const HANDSHAKE_LOOKUPS_PER_MINUTE = 30;
+/**
+ * Relayed packets per sending node: a burst, then a steady rate (about 24 MB/s of 1,200-byte
+ * frames). The relay is the fallback path of a few sessions, not a bulk carrier for the swarm.
+ */
+const RELAY_BURST_PER_SOURCE = 4096;
+const RELAY_RATE_PER_SOURCE = 20_000;
 
 export interface RegistryStats {
   requests: number;
@@ -45,6 +53,11 @@ export interface RegistryStats {
   registrations: number;
   lookups: number;
   beaconProbes: number;
+  punches: number;
+  relayed: number;
+  relayedBytes: number;
+  /** Relay packets dropped: unknown sender or destination, or over the sender's rate. */
+  relayDropped: number;
 }
 
 export interface RegistryServerOptions {
@@ -62,7 +75,19 @@ export interface RegistryServerOptions {
 }
 
 export class RegistryServer {
-  readonly stats: RegistryStats = { requests: 0, invalid: 0, rateLimited: 0, replayed: 0, registrations: 0, lookups: 0, beaconProbes: 0 };
+  readonly stats: RegistryStats = {
+    requests: 0,
+    invalid: 0,
+    rateLimited: 0,
+    replayed: 0,
+    registrations: 0,
+    lookups: 0,
+    beaconProbes: 0,
+    punches: 0,
+    relayed: 0,
+    relayedBytes: 0,
+    relayDropped: 0,
+  };
   readonly #conn: PacketConn;
   readonly #beaconConn: PacketConn | null;
   readonly #store: RegistryStore;
@@ -72,6 +97,14 @@ export class RegistryServer {
   readonly #log: (line: string) => void;
   readonly #sources = new TokenBuckets(REQUEST_BURST_PER_SOURCE, REQUEST_RATE_PER_SOURCE, 100_000);
   readonly #handshakeLookups = new TokenBuckets(HANDSHAKE_LOOKUPS_PER_MINUTE, HANDSHAKE_LOOKUPS_PER_MINUTE / 60, 100_000);
+  readonly #relayRate = new TokenBuckets(RELAY_BURST_PER_SOURCE, RELAY_RATE_PER_SOURCE, 100_000);
+  /**
+   * The relay's routing table, kept in memory (it is consulted per packet): a registered node's
+   * overlay address → the endpoint its registrations come from, and back. Rebuilt from the
+   * database at start, so relayed sessions survive a registry restart.
+   */
+  readonly #routes = new Map<string, Endpoint>();
+  readonly #senders = new Map<string, Address>();
   #seenNonces = new Map<string, number>();
   #sweep: NodeJS.Timeout;
 
@@ -83,7 +116,15 @@ export class RegistryServer {
     this.#network = options.network;
     this.#now = options.now ?? Date.now;
     this.#log = options.log ?? (() => {});
-    this.#conn.onPacket((data, from) => (data[0] === MSG_BEACON_PROBE ? this.#answerProbe(this.#conn, data, from) : this.#handle(data, from)));
+    for (const r of this.#store.online()) {
+      const observed = r.endpoints[0] ? parseEndpoint(r.endpoints[0]) : null;
+      if (observed) this.#route(r, observed);
+    }
+    this.#conn.onPacket((data, from) => {
+      if (data[0] === MSG_RELAY_SEND) this.#relay(data, from);
+      else if (data[0] === MSG_BEACON_PROBE) this.#answerProbe(this.#conn, data, from);
+      else this.#handle(data, from);
+    });
     const beaconConn = this.#beaconConn;
     beaconConn?.onPacket((data, from) => this.#answerProbe(beaconConn, data, from));
     this.#sweep = setInterval(() => this.#forgetOldNonces(), 60_000);
@@ -132,6 +173,43 @@ export class RegistryServer {
     }
     this.stats.beaconProbes++;
     conn.send(encodeAnswer(this.#identity, probe.value, from), from);
+  }
+
+  /** Records where a node's packets come from (its NAT mapping towards us). */
+  #route(address: Address, observed: Endpoint): void {
+    const key = addressKey(address);
+    const old = this.#routes.get(key);
+    if (old) this.#senders.delete(endpointKey(old));
+    this.#routes.set(key, observed);
+    this.#senders.set(endpointKey(observed), { network: address.network, node: address.node });
+  }
+
+  #unroute(address: Address): void {
+    const key = addressKey(address);
+    const old = this.#routes.get(key);
+    if (old) this.#senders.delete(endpointKey(old));
+    this.#routes.delete(key);
+  }
+
+  /**
+   * Forwards one tunnel frame between two registered nodes. The sender is whoever registers from
+   * this endpoint; the header is rewritten in place to name it, and the frame (ciphertext the relay
+   * cannot read) goes to the destination's registered endpoint, byte for byte the same size.
+   */
+  #relay(data: Buffer, from: Endpoint): void {
+    const src = this.#senders.get(endpointKey(from));
+    const dst = src ? relayAddress(data) : null;
+    const to = dst ? this.#routes.get(addressKey(dst)) : undefined;
+    if (!src || !to || !this.#relayRate.take(endpointKey(from), this.#now())) {
+      this.stats.relayDropped++;
+      return;
+    }
+    data[0] = MSG_RELAY_DELIVER;
+    data.writeUInt16BE(src.network, 1);
+    data.writeUInt32BE(src.node, 3);
+    this.stats.relayed++;
+    this.stats.relayedBytes += data.length;
+    this.#conn.send(data, to);
   }
 
   #handle(data: Buffer, from: Endpoint): void {
@@ -183,9 +261,14 @@ export class RegistryServer {
         return this.#register(req, from, now);
       case 'lookup':
         return this.#lookup(req, now);
-      case 'unregister':
+      case 'punch':
+        return this.#punch(req, from, now);
+      case 'unregister': {
+        const record = this.#store.byKey(req.key);
+        if (record) this.#unroute(record);
         this.#store.setOffline(req.key);
         return { ok: true };
+      }
     }
   }
 
@@ -237,6 +320,7 @@ export class RegistryServer {
         online: true,
       };
       this.#store.upsert(record);
+      this.#route(record, from);
       if (!existing) this.#log(`registry: registered ${req.hostname} as ${formatAddress(record)} from ${observed}`);
       this.stats.registrations++;
       return { ok: true, address: formatAddress(record), observed, ...(this.#beaconConn ? { beacon_port: this.#beaconConn.local.port } : {}) };
@@ -260,6 +344,16 @@ export class RegistryServer {
     }
     const target = this.#find(req.target);
     if (!target) return { ok: false, error: { code: 'not_found', message: `no node named ${req.target} is registered` } };
+    const disclosed = this.#disclose(target, req.key, req.purpose === 'handshake', now);
+    if (!disclosed.ok) return disclosed;
+    return { ok: true, record: disclosed.record };
+  }
+
+  /**
+   * A node's public record for `requester`, with its endpoints when the node is public, trusts
+   * the requester, or (`forHandshake`) within the requester's rate of handshake disclosures.
+   */
+  #disclose(target: NodeRecord, requester: string, forHandshake: boolean, now: number): { ok: true; record: PublicRecord; endpoints: boolean } | { ok: false; error: { code: string; message: string } } {
     const record: PublicRecord = {
       hostname: target.hostname,
       address: formatAddress(target),
@@ -269,15 +363,36 @@ export class RegistryServer {
       online: target.online && now - target.lastSeen < REGISTRY_ONLINE_WINDOW_MS,
       last_seen: target.lastSeen,
     };
-    let disclose = target.public || target.key === req.key || target.trusted.includes(trustTag(req.key));
-    if (!disclose && req.purpose === 'handshake') {
-      if (!this.#handshakeLookups.take(req.key, now)) {
+    let disclose = target.public || target.key === requester || target.trusted.includes(trustTag(requester));
+    if (!disclose && forHandshake) {
+      if (!this.#handshakeLookups.take(requester, now)) {
         return { ok: false, error: { code: 'rate_limited', message: 'too many handshake lookups; try again in a minute' } };
       }
       disclose = true;
     }
     if (disclose) record.endpoints = target.endpoints;
-    return { ok: true, record };
+    return { ok: true, record, endpoints: disclose };
+  }
+
+  /**
+   * Hole punching: tells `target` (at the endpoint its registrations come from, which its NAT
+   * lets us reach) to send punch packets to the requester. Disclosure rules are those of a
+   * handshake lookup: the target learns the requester's endpoints, the requester the target's.
+   */
+  #punch(req: PunchBody & { key: string }, from: Endpoint, now: number): Omit<ResponseBody, 're' | 'registry_key'> {
+    const requester = this.#store.byKey(req.key);
+    if (!requester) return { ok: false, error: { code: 'not_registered', message: 'register with this registry before asking for a punch' } };
+    const target = this.#find(req.target);
+    if (!target || !target.online) return { ok: false, error: { code: 'not_found', message: `no node named ${req.target} is online here` } };
+    const disclosed = this.#disclose(target, req.key, true, now);
+    if (!disclosed.ok) return disclosed;
+    const to = this.#routes.get(addressKey(target));
+    if (!to) return { ok: false, error: { code: 'not_found', message: `${target.hostname} has not registered since the registry started` } };
+    const observed = formatEndpoint(from);
+    const endpoints = [observed, ...requester.endpoints.filter((e) => e !== observed)].slice(0, 8);
+    this.#conn.send(encodePunchNotice(this.#identity, { op: 'punch', key: req.key, address: formatAddress(requester), endpoints, token: req.token, ts: now }), to);
+    this.stats.punches++;
+    return { ok: true, record: disclosed.record };
   }
 
   async close(): Promise<void> {

@@ -22,6 +22,19 @@ export interface TunnelLimits {
   staleSessionMs: number;
   /** After receiving data with nothing to send back, send an empty keepalive after this long. */
   keepaliveMs: number;
+  /**
+   * Probe each trusted peer's path this often (an overlay ping: it measures RTT and, both ways,
+   * holds the NAT mappings of a direct path or of the relay path open).
+   */
+  pathProbeMs: number;
+  /** Sending into this much silence makes the path suspect: probe it now. */
+  pathSuspectMs: number;
+  /** Sending into this much silence means the path is lost: re-punch and fall back to the relay. */
+  pathLostMs: number;
+  /** A handshake unanswered this long is also sent through the relay (at once behind a symmetric NAT). */
+  relayAfterMs: number;
+  /** A relayed session tries to become direct (a new punch) after this long, doubling up to 8 times. */
+  upgradeRetryMs: number;
 }
 
 export const DEFAULT_TUNNEL_LIMITS: TunnelLimits = {
@@ -35,9 +48,16 @@ export const DEFAULT_TUNNEL_LIMITS: TunnelLimits = {
   handshakeTimeoutMs: 10_000,
   staleSessionMs: 15_000,
   keepaliveMs: 10_000,
+  // Linux conntrack forgets an unanswered UDP mapping after 30 s, many home routers after 30-60 s
+  // (RFC 4787 asks for 2 min; keepalives every 15-25 s are the usual answer).
+  pathProbeMs: 15_000,
+  pathSuspectMs: 2_000,
+  pathLostMs: 4_000,
+  relayAfterMs: 700,
+  upgradeRetryMs: 10_000,
 };
 
 /** NAT mappings and the registry's liveness view both expire after ~30-60 s of silence. */
-export const REGISTRY_KEEPALIVE_MS = 30_000;
+export const REGISTRY_KEEPALIVE_MS = 25_000;
 /** A registry record not refreshed for this long is shown as offline. */
 export const REGISTRY_ONLINE_WINDOW_MS = 90_000;

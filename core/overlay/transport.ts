@@ -128,6 +128,8 @@ export interface LinkConditions {
   jitterMs?: number;
   /** Deterministic randomness for reproducible tests. */
   random?: () => number;
+  /** Fault injection: a datagram this returns false for is dropped (a firewall, a NAT's filter). */
+  filter?: (from: Endpoint, to: Endpoint) => boolean;
 }
 
 /** An in-memory datagram network for tests: no sockets, optional loss, delay and reordering. */
@@ -154,8 +156,8 @@ export class MemoryNetwork {
   }
 
   deliver(data: Datagram, from: Endpoint, to: Endpoint): void {
-    const { loss = 0, delayMs = 0, jitterMs = 0, random = Math.random } = this.conditions;
-    if (loss > 0 && random() < loss) {
+    const { loss = 0, delayMs = 0, jitterMs = 0, random = Math.random, filter } = this.conditions;
+    if ((loss > 0 && random() < loss) || (filter && !filter(from, to))) {
       this.dropped++;
       return;
     }

@@ -105,6 +105,11 @@ export class RegistryStore {
     return row ? recordFrom(row) : null;
   }
 
+  /** Every node marked online (the relay rebuilds its routing table from these at start). */
+  online(): NodeRecord[] {
+    return (this.db.prepare('SELECT * FROM nodes WHERE online = 1').all() as unknown as Row[]).map(recordFrom);
+  }
+
   nodeIdTaken(network: number, node: number): boolean {
     return this.db.prepare('SELECT 1 FROM nodes WHERE network = ? AND node = ?').get(network, node) !== undefined;
   }

@@ -7,7 +7,7 @@ import { printJson, table, when } from '../output.ts';
 const G = 'swarmctl [--state-dir DIR] ';
 
 export const peers: Verb = {
-  summary: 'known peers: trust state, capabilities, session, endpoint, last seen',
+  summary: 'known peers: trust state, capabilities, session, path (direct or relay), RTT, last seen',
   spec: { options: {}, positionals: [], required: 0, usage: `${G}peers [--json]` },
   async run(ctx) {
     const { peers: rows } = (await callDaemon(ctx, 'peers')) as { peers: Array<Record<string, unknown>> };
@@ -21,8 +21,14 @@ export const peers: Verb = {
     }
     ctx.printer.out(
       table(
-        rows.map((r) => ({ ...r, session: r.session ? 'up' : 'down', last_seen: when(r.last_seen as string | null) })),
-        [['hostname', 'peer'], ['address', 'address'], ['trust', 'trust'], ['capabilities', 'it may'], ['session', 'tunnel'], ['endpoint', 'endpoint'], ['last_seen', 'last seen'], ['dropped_untrusted', 'dropped']],
+        rows.map((r) => ({
+          ...r,
+          session: r.session ? 'up' : 'down',
+          path: r.path ?? '-',
+          rtt_ms: typeof r.rtt_ms === 'number' ? `${r.rtt_ms < 10 ? r.rtt_ms.toFixed(1) : Math.round(r.rtt_ms)} ms` : '-',
+          last_seen: when(r.last_seen as string | null),
+        })),
+        [['hostname', 'peer'], ['address', 'address'], ['trust', 'trust'], ['capabilities', 'it may'], ['session', 'tunnel'], ['path', 'path'], ['rtt_ms', 'rtt'], ['endpoint', 'endpoint'], ['last_seen', 'last seen'], ['dropped_untrusted', 'dropped']],
       ),
     );
     return 0;

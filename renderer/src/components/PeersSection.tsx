@@ -18,6 +18,7 @@ const PEER_COLUMNS: readonly (string | TableColumn)[] = [
   'Trust',
   'Capabilities',
   'Status',
+  'Path',
   { label: 'RTT', className: 'numeric' },
   { label: 'Actions', visuallyHidden: true },
 ];
@@ -112,6 +113,9 @@ const PeerTableRow = memo(function PeerTableRow({ peerKey, onRevoke }: PeerTable
           last seen <TimeStamp iso={peer.lastSeen} missing="never" />
         </span>
 
+      </td>
+      <td title={peer.path === 'relay' ? 'no direct path through the NATs: end-to-end encrypted packets go through the registry relay' : undefined}>
+        {peer.path === null ? '—' : <span className={`path-badge path-badge--${peer.path}`}>{peer.path}</span>}
       </td>
       <td className="numeric mono">{peer.rttMs == null ? '—' : `${peer.rttMs.toFixed(peer.rttMs < 10 ? 1 : 0)} ms`}</td>
       <td className="actions-cell">

@@ -25,6 +25,7 @@ export function peerRow(hostname: string, overrides: Partial<PeerRow> = {}): Pee
     online: true,
     lastSeen: '2025-11-25T09:00:00.000Z',
     rttMs: 1.5,
+    path: 'direct',
     since: '2025-11-24T09:00:00.000Z',
     ...overrides,
   };
