@@ -389,9 +389,16 @@ export class Daemon {
     connectTraversal(this.node, this.registry, () => this.#register());
     const name = (p: PeerView) => p.hostname ?? p.keyId.slice(0, 12);
     const relay = formatEndpoint(this.registry.registry);
-    this.node.events.on('path', (p: PeerView) => {
-      if (p.path) this.#log(`path: ${name(p)} now ${p.path === 'relay' ? `through the relay ${relay}` : `direct at ${p.endpoint ? formatEndpoint(p.endpoint) : '?'}`}`);
-    });
+    // One line per change of a peer's path (the first comes with its session).
+    const logged = new Map<string, string>();
+    const note = (p: PeerView) => {
+      const where = p.path === 'relay' ? `through the relay ${relay}` : p.path === 'direct' && p.endpoint ? `direct at ${formatEndpoint(p.endpoint)}` : null;
+      if (where === null || logged.get(p.keyId) === where) return;
+      logged.set(p.keyId, where);
+      this.#log(`path: ${name(p)} ${where}`);
+    };
+    this.node.events.on('path', note);
+    this.node.events.on('session', note);
     this.node.events.on('path-lost', (p: PeerView) => this.#log(`path: lost ${name(p)} (no answer on the ${p.path ?? 'current'} path); punching again, relay meanwhile`));
   }
 
@@ -500,7 +507,7 @@ export class Daemon {
       dropped_untrusted: this.node.stats.droppedUntrusted,
       packet_cipher: aesGcmBackend(),
       ...(this.#roleInfo.size > 0 ? { roles: Object.fromEntries([...this.#roleInfo].map(([name, describe]) => [name, describe()])) } : {}),
-      stats: { node: { ...this.node.stats }, trust: { ...this.trust.stats } },
+      stats: { node: { ...this.node.stats }, trust: { ...this.trust.stats }, registry: { ...this.registry.stats } },
     };
   }
 

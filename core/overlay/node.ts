@@ -205,6 +205,8 @@ class Peer implements PeerView {
   probeSeq = 0;
   probeSentAt = 0;
   lastProbeAt = 0;
+  /** First packet we sent since the last one we received (0: everything answered). */
+  unansweredSince = 0;
   /** When the path was last declared lost (recovery runs at most once per pathLostMs). */
   lostAt = 0;
   /** Next attempt to turn a relayed session direct, and the delay after it. */
@@ -482,7 +484,8 @@ export class OverlayNode {
   }
 
   /** Sends a tunnel frame on the peer's current path. */
-  #transmit(peer: Peer, frame: Buffer): void {
+  #transmit(peer: Peer, frame: Buffer, now: number): void {
+    if (peer.unansweredSince === 0) peer.unansweredSince = now;
     if (peer.viaRelay && this.#relay && peer.relayHeader) {
       this.conn.send([peer.relayHeader, frame], this.#relay);
       this.stats.relayedOut++;
@@ -530,8 +533,9 @@ export class OverlayNode {
    */
   #managePath(peer: Peer, now: number): void {
     if (!peer.current || !this.#trust.isTrusted(peer.keyId)) return;
-    const silence = now - peer.lastReceivedAt;
-    const sendingIntoSilence = peer.lastSentAt > peer.lastReceivedAt && silence >= this.#limits.pathSuspectMs;
+    // How long we have been sending without hearing anything back (an idle peer is not silent).
+    const silence = peer.unansweredSince > 0 ? now - peer.unansweredSince : 0;
+    const sendingIntoSilence = silence >= this.#limits.pathSuspectMs;
     if (sendingIntoSilence && silence >= this.#limits.pathLostMs && now - peer.lostAt >= this.#limits.pathLostMs) {
       this.#recoverPath(peer, now);
     } else if (sendingIntoSilence || now - peer.lastProbeAt >= this.#limits.pathProbeMs) {
@@ -568,11 +572,10 @@ export class OverlayNode {
       peer.upgradeDelay = this.#limits.upgradeRetryMs;
       peer.upgradeAt = now + peer.upgradeDelay;
       this.#pathChanged(peer);
-    } else if (peer.viaRelay && peer.endpoint) {
-      // The relay went quiet too (it restarted, or our mapping towards it changed): try direct.
-      peer.viaRelay = false;
-      this.#pathChanged(peer);
     }
+    // Relayed and the relay went quiet (it restarted, or our NAT's mapping towards it changed):
+    // recovery re-registers, which gives the relay our new mapping. Either way, authenticated
+    // keepalives go straight to the peer: if they get through, it answers directly and we follow.
     this.#tryDirect(peer, 'recover');
     this.#sendProbe(peer, now);
   }
@@ -779,7 +782,7 @@ export class OverlayNode {
     if (kp && this.#hasPath(peer) && kp.isUsable(now)) {
       const frame = kp.sealFrame(plaintext, now);
       if (frame) {
-        this.#transmit(peer, frame);
+        this.#transmit(peer, frame, now);
         peer.lastSentAt = now;
         const stale = peer.lastSentAt - peer.lastReceivedAt > this.#limits.staleSessionMs;
         if (kp.wantsRekey(now) || stale) this.#startHandshake(peer);
@@ -1072,7 +1075,7 @@ export class OverlayNode {
     if (!kp || !this.#hasPath(peer)) return;
     const frame = kp.seal(Buffer.alloc(0), now);
     if (frame) {
-      this.#transmit(peer, frame);
+      this.#transmit(peer, frame, now);
       peer.lastSentAt = now;
     }
   }
@@ -1097,6 +1100,7 @@ export class OverlayNode {
       this.#flushQueue(peer);
     }
     peer.lastReceivedAt = now;
+    peer.unansweredSince = 0;
     // An authenticated packet from a new source means the peer roamed (new NAT mapping, new
     // network): follow it, as WireGuard does. Relayed packets follow the rules of #notePath.
     if (relayed !== null || peer.viaRelay || !peer.endpoint || !endpointsEqual(peer.endpoint, from)) this.#notePath(peer, from, relayed, now);

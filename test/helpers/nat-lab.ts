@@ -10,8 +10,8 @@
  * A router forwards (ip_forward only inside its namespace), masquerades what leaves its WAN side
  * (`MASQUERADE`: Linux keeps one mapping per socket and the source port where it can, an
  * endpoint-independent "cone" NAT; `MASQUERADE --random-fully`: a random port per destination,
- * a symmetric NAT) and, like a home router, lets in from the internet only replies to what was
- * sent out. The internet has no route to the private LANs.
+ * a symmetric NAT) and, like a home router, lets in from the internet (to the LAN or to itself)
+ * only replies to what was sent out. The internet has no route to the private LANs.
  *
  * Names carry the test process id (`swn-<pid>-<n>-<role>`), as in
  * core/agents/executor/test/netns-lab.ts: parallel test files never collide, and namespaces a
@@ -38,6 +38,9 @@ export interface NatLan {
   /** The router's address on the internet: what the world sees as the LAN's source address. */
   publicIp: string;
   lanIp: string;
+  /** The router's interfaces: towards the internet, and towards the LAN (both in routerNs). */
+  wanIf: string;
+  lanIf: string;
 }
 
 export interface ExecResult {
@@ -51,8 +54,8 @@ export interface NatLab {
   readonly lans: readonly NatLan[];
   /** Runs a command inside a namespace to completion (argument array, no shell). */
   exec(ns: string, argv: readonly string[], timeoutMs?: number): Promise<ExecResult>;
-  /** Starts a long-running process inside a namespace; destroy() kills it. */
-  spawn(ns: string, argv: readonly string[]): ChildProcess;
+  /** Starts a long-running process inside a namespace (stdin a pipe if asked); destroy() kills it. */
+  spawn(ns: string, argv: readonly string[], options?: { stdin?: boolean }): ChildProcess;
   destroy(): Promise<void>;
 }
 
@@ -121,12 +124,12 @@ export async function createNatLab(kinds: readonly NatKind[]): Promise<NatLab> {
     await inNetns(internetNs, ['ip', 'link', 'set', 'br0', 'up']);
     for (const [index, kind] of kinds.entries()) {
       const i = index + 1;
-      const lan: NatLan = { kind, ns: name(`l${i}`), routerNs: name(`r${i}`), publicIp: `203.0.113.${10 + i}`, lanIp: `10.${i}.0.2` };
-      await addNamespace(lan.routerNs);
-      await addNamespace(lan.ns);
       const wan = `snw${tag}${i}`;
       const port = `snb${tag}${i}`;
       const inside = `snr${tag}${i}`;
+      const lan: NatLan = { kind, ns: name(`l${i}`), routerNs: name(`r${i}`), publicIp: `203.0.113.${10 + i}`, lanIp: `10.${i}.0.2`, wanIf: wan, lanIf: inside };
+      await addNamespace(lan.routerNs);
+      await addNamespace(lan.ns);
       const host = `snl${tag}${i}`;
       await run('ip', ['link', 'add', wan, 'netns', lan.routerNs, 'type', 'veth', 'peer', 'name', port, 'netns', internetNs]);
       await inNetns(internetNs, ['ip', 'link', 'set', port, 'master', 'br0', 'up']);
@@ -142,6 +145,10 @@ export async function createNatLab(kinds: readonly NatKind[]): Promise<NatLab> {
       await inNetns(lan.routerNs, ['sysctl', '-q', '-w', 'net.ipv4.ip_forward=1']);
       await inNetns(lan.routerNs, ['iptables', '-t', 'nat', '-A', 'POSTROUTING', '-o', wan, '-j', 'MASQUERADE', ...(kind === 'symmetric' ? ['--random-fully'] : [])]);
       await inNetns(lan.routerNs, ['iptables', '-A', 'FORWARD', '-i', wan, '-m', 'conntrack', '!', '--ctstate', 'ESTABLISHED,RELATED', '-j', 'DROP']);
+      // The router itself takes nothing unsolicited from the internet either (a home router's WAN
+      // zone rejects input). This matters for punching: an unsolicited packet accepted here would
+      // leave a conntrack entry that stops MASQUERADE from keeping our source port later.
+      await inNetns(lan.routerNs, ['iptables', '-A', 'INPUT', '-i', wan, '-m', 'conntrack', '!', '--ctstate', 'ESTABLISHED,RELATED', '-j', 'DROP']);
       lans.push(lan);
     }
   } catch (err) {
@@ -157,8 +164,8 @@ export async function createNatLab(kinds: readonly NatKind[]): Promise<NatLab> {
       });
     });
 
-  const spawnIn = (ns: string, argv: readonly string[]): ChildProcess => {
-    const child = spawn('ip', ['netns', 'exec', ns, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const spawnIn = (ns: string, argv: readonly string[], options: { stdin?: boolean } = {}): ChildProcess => {
+    const child = spawn('ip', ['netns', 'exec', ns, ...argv], { stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
     children.push(child);
     return child;
   };
