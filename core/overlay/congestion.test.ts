@@ -57,3 +57,22 @@ test('the window does not grow while the sender is not using it, nor past its ce
   cc.onAck(1000, true);
   assert.equal(cc.cwnd, 64);
 });
+
+test('random (non-congestive) loss: the window shrinks by 15 % and slow start goes on; a random timeout halves', () => {
+  const cc = new AimdCongestion(10, 1000);
+  cc.onAck(90, true); // slow start to 100
+  cc.onRandomLoss();
+  assert.equal(cc.cwnd, 85);
+  assert.ok(cc.inSlowStart, 'still probing upwards');
+  assert.equal(cc.ssthresh, 1000);
+  cc.onLoss(85); // a congestion loss sets ssthresh
+  assert.equal(cc.ssthresh, 42);
+  cc.onRandomLoss();
+  assert.equal(cc.cwnd, 35);
+  assert.equal(cc.ssthresh, 70, 'slow start again, to twice the window');
+  cc.onRandomTimeout();
+  assert.equal(cc.cwnd, 17);
+  const small = new AimdCongestion(3, 1000);
+  small.onRandomLoss();
+  assert.equal(small.cwnd, 3, 'a small window is not cut below four segments (or what it was)');
+});

@@ -48,3 +48,20 @@ test('timeouts double the RTO up to the ceiling; a sample or an ACK of new data 
   rtt.sample(100);
   assert.ok(rtt.rto < 600);
 });
+
+test('the baseline is the lowest SRTT of the last ten seconds: a queue shows above it, a new path replaces it', () => {
+  const rtt = new RttEstimator(bounds);
+  assert.equal(rtt.baseline, null);
+  for (let t = 0; t < 3000; t += 10) rtt.sample(100, t);
+  assert.equal(rtt.baseline, 100);
+  // A queue builds: SRTT climbs, the baseline stays.
+  for (let t = 3000; t < 5000; t += 10) rtt.sample(100 + (t - 3000) / 10, t);
+  assert.ok((rtt.srtt ?? 0) > 250);
+  assert.equal(rtt.baseline, 100);
+  // Reordering: a far-early sample moves SRTT a little, not the baseline to zero.
+  rtt.sample(1, 5000);
+  assert.ok((rtt.baseline ?? 0) >= 100);
+  // A longer path for more than ten seconds becomes the baseline.
+  for (let t = 5000; t < 17_000; t += 10) rtt.sample(300, t);
+  assert.ok(Math.abs((rtt.baseline ?? 0) - 300) < 1, `${rtt.baseline}`);
+});

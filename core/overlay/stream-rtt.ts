@@ -15,10 +15,15 @@ const CLOCK_GRANULARITY_MS = 1;
 const ALPHA = 1 / 8;
 const BETA = 1 / 4;
 const K = 4;
+/** The baseline is the lowest SRTT over FLOOR_BUCKETS buckets of FLOOR_BUCKET_MS. */
+const FLOOR_BUCKET_MS = 1000;
+const FLOOR_BUCKETS = 10;
 
 export class RttEstimator {
   #bounds: RttBounds;
   #srtt: number | null = null;
+  /** The lowest SRTT of each of the last few seconds: the baseline a rising queue shows against. */
+  #floors: Array<{ start: number; min: number }> = [];
   #rttvar = 0;
   #baseRto: number;
   #rto: number;
@@ -34,6 +39,18 @@ export class RttEstimator {
     return this.#srtt;
   }
 
+  /**
+   * The lowest SRTT of the last ~10 s. A queue filling at a bottleneck pushes SRTT above it before
+   * the queue overflows; random loss comes with none. (The smoothed RTT's floor, not the raw
+   * minimum sample: reordering delivers some packets far early and makes that meaningless.) A
+   * path that changes to a longer one is learnt within the window.
+   */
+  get baseline(): number | null {
+    let min = Infinity;
+    for (const f of this.#floors) if (f.min < min) min = f.min;
+    return min === Infinity ? null : min;
+  }
+
   get rttvar(): number {
     return this.#rttvar;
   }
@@ -43,7 +60,8 @@ export class RttEstimator {
     return this.#rto;
   }
 
-  sample(rttMs: number): void {
+  /** One round trip of `rttMs`, measured at `now` (ms; any clock that only moves forward). */
+  sample(rttMs: number, now = 0): void {
     const r = Math.max(0, rttMs);
     if (this.#srtt === null) {
       this.#srtt = r;
@@ -53,6 +71,13 @@ export class RttEstimator {
       this.#srtt = (1 - ALPHA) * this.#srtt + ALPHA * r;
     }
     this.#baseRto = this.#clamp(this.#srtt + Math.max(CLOCK_GRANULARITY_MS, K * this.#rttvar));
+    const last = this.#floors.at(-1);
+    if (!last || now - last.start >= FLOOR_BUCKET_MS) {
+      this.#floors.push({ start: now, min: this.#srtt });
+      if (this.#floors.length > FLOOR_BUCKETS) this.#floors.shift();
+    } else if (this.#srtt < last.min) {
+      last.min = this.#srtt;
+    }
     // A fresh sample ends any back-off (RFC 6298 section 5, note on 5.7).
     this.#rto = this.#baseRto;
   }

@@ -234,6 +234,56 @@ test('5 MB through heavy reordering (5 ms delay + up to 10 ms jitter) arrives in
   assert.ok(receiver.stats.outOfOrderSegments > 100, `${receiver.stats.outOfOrderSegments} segments arrived out of order`);
 });
 
+test('random loss on a steady path gets the mild response: the window keeps the path full', async (t) => {
+  const pair = virtualPair(t);
+  pair.net.conditions = { delayMs: 50 }; // from the start: the RTT is the path's, not a queue's
+  pair.connA.lossRate = 0.1;
+  pair.connA.random = seeded(11);
+  const { sender, virtualMs } = await transfer(t, pair, 2 * 1024 * 1024, { delayMs: 50 });
+  const s = sender.stats;
+  t.diagnostic(`${s.fastRecoveries} recoveries, ${s.randomLossRecoveries} judged random, ${s.timeouts} timeouts, ${virtualMs} ms`);
+  assert.ok(s.fastRecoveries > 5);
+  assert.ok(s.randomLossRecoveries >= s.fastRecoveries * 0.9, 'a flat RTT: the losses are not congestion');
+  // Halving on each of those recoveries would hold the window to a few segments: ~2 MB would take
+  // well over 10 s at 100 ms RTT (Mathis: ~1.2/sqrt(0.1) segments per round trip).
+  assert.ok(virtualMs < 10_000, `${virtualMs} ms`);
+});
+
+test('loss while the RTT climbs (a bottleneck queue filling) is congestion: the window halves', async (t) => {
+  const pair = virtualPair(t);
+  pair.net.conditions = { delayMs: 5 };
+  const accepted = nextStream(pair.b, 1001);
+  const { value: sender } = await drive(t, pair.a.connectStream(pair.keyB, 1001), 'connect');
+  const { value: receiver } = await drive(t, accepted, 'accept');
+  const started = Date.now();
+  let during: { fastRecoveries: number; randomLossRecoveries: number } | null = null;
+  // The link's delay grows with time, as a queue in front of a slow link does while the sender
+  // pushes, and past 30 ms the queue overflows: drops. After 400 ms the test looks at how the
+  // losses of the climb were judged.
+  const grow = setInterval(() => {
+    const elapsed = Date.now() - started;
+    if (elapsed > 400) {
+      during ??= { ...sender.stats };
+      pair.connA.lossRate = 0;
+      pair.net.conditions = { delayMs: 5 };
+      return;
+    }
+    pair.net.conditions = { delayMs: 5 + elapsed };
+    if (elapsed > 30) pair.connA.lossRate = 0.05;
+  }, 5);
+  pair.connA.random = seeded(12);
+  t.after(() => clearInterval(grow));
+  const received = readAll(receiver);
+  void writeAll(sender, randomBytes(4 * 1024 * 1024));
+  await drive(t, received, 'transfer');
+  clearInterval(grow);
+  assert.ok(during, 'the transfer outlasted the climb');
+  const s = during as { fastRecoveries: number; randomLossRecoveries: number };
+  t.diagnostic(`during the climb: ${s.fastRecoveries} recoveries, ${s.randomLossRecoveries} judged random`);
+  assert.ok(s.fastRecoveries >= 1);
+  assert.equal(s.randomLossRecoveries, 0, 'a rising RTT makes every loss a congestion signal');
+});
+
 test('SACK recovery: retransmissions stay close to what was lost, with far fewer timeouts than without SACK', async (t) => {
   const run = async (selectiveAck: boolean) => {
     const pair = virtualPair(t, { selectiveAck });

@@ -75,8 +75,10 @@ export interface StreamStats {
   /** Data bytes delivered in order. */
   bytesReceived: number;
   retransmittedSegments: number;
-  /** Times loss was found by duplicate ACKs or SACK and the window halved. */
+  /** Times loss was found by duplicate ACKs or SACK and the window reduced. */
   fastRecoveries: number;
+  /** Of those, how many were judged random loss (no queueing in the RTT) and got the mild response. */
+  randomLossRecoveries: number;
   /** Times the retransmission timer expired. */
   timeouts: number;
   windowProbesSent: number;
@@ -132,6 +134,13 @@ const MAX_SACK_BLOCKS = 16;
 const MAX_WINDOW_FIELD = 0xffff;
 const NO_LIMIT = Number.POSITIVE_INFINITY;
 /**
+ * Loss counts as random (not congestion) when the smoothed RTT is within this much of its
+ * baseline (its floor over the last seconds): 10 ms, or a quarter of the baseline on long paths
+ * (jitter grows with distance).
+ */
+const RANDOM_LOSS_QUEUE_MS = 10;
+const RANDOM_LOSS_QUEUE_SHARE = 0.25;
+/**
  * Tail-loss probe timing (RFC 8985): 2·SRTT after the last ACK, never sooner than this. Before
  * any RTT sample the RTO alone applies.
  */
@@ -160,6 +169,7 @@ export class OverlayStream extends EventEmitter {
     bytesReceived: 0,
     retransmittedSegments: 0,
     fastRecoveries: 0,
+    randomLossRecoveries: 0,
     timeouts: 0,
     windowProbesSent: 0,
     tailLossProbes: 0,
@@ -209,6 +219,8 @@ export class OverlayStream extends EventEmitter {
   #finSeq = 0;
   #dupAcks = 0;
   #inRecovery = false;
+  /** The current recovery is from random loss: the window keeps growing through it. */
+  #randomRecovery = false;
   /** sndNxt when the window was last cut: losses before it were paid for already (RFC 6582). */
   #recoverySeq = 0;
   /** Transmissions up to this one predate the current recovery. */
@@ -469,7 +481,7 @@ export class OverlayStream extends EventEmitter {
   #establish(now: number): void {
     this.#state = 'established';
     this.#sndUna = (this.#iss + 1) >>> 0;
-    if (this.#handshakeAttempts === 1) this.#rtt.sample(now - this.#handshakeStartedAt);
+    if (this.#handshakeAttempts === 1) this.#rtt.sample(now - this.#handshakeStartedAt, now);
     this.#handshakeAt = NO_LIMIT;
     this.#lastReceivedAt = now;
     this.#armTimer(this.#nextDeadline());
@@ -594,7 +606,7 @@ export class OverlayStream extends EventEmitter {
       board.acknowledge(ack, this.#acked);
       this.#sndUna = ack;
       if (this.#acked.sampleSentAt >= 0) {
-        this.#rtt.sample(now - this.#acked.sampleSentAt);
+        this.#rtt.sample(now - this.#acked.sampleSentAt, now);
         sampled = true;
       } else {
         this.#rtt.resetBackoff();
@@ -610,9 +622,8 @@ export class OverlayStream extends EventEmitter {
           const head = board.first;
           if (head && head.txOrder <= this.#recoveryTx) board.markLost(head);
         }
-      } else {
-        this.#cc.onAck(this.#acked.segments, this.#cwndLimited);
       }
+      if (!this.#inRecovery || this.#randomRecovery) this.#cc.onAck(this.#acked.segments, this.#cwndLimited);
       this.#rtoAt = board.length > 0 ? now + this.#rtt.rto : NO_LIMIT;
       this.#probeAt = NO_LIMIT; // re-armed by the next send
       this.#probeSpent = false;
@@ -629,10 +640,14 @@ export class OverlayStream extends EventEmitter {
       board.markSacked(options.sack, this.#sndUna, this.#sndNxt, this.#sacked);
       // A SACK answers the segment it reports at once: a fair round trip, and often the only one
       // to be had while holes hold the cumulative ACK back.
-      if (this.#sacked.sampleSentAt >= 0 && !sampled) this.#rtt.sample(now - this.#sacked.sampleSentAt);
+      if (this.#sacked.sampleSentAt >= 0 && !sampled) this.#rtt.sample(now - this.#sacked.sampleSentAt, now);
       if (this.#sacked.segments > 0) {
         this.#probeAt = NO_LIMIT;
         this.#probeSpent = false;
+        // The receiver is getting data: progress, as a cumulative ACK would be. Without this,
+        // a recovery that takes two round trips (find the hole, resend it) outlasts an RTO of
+        // SRTT + 4·RTTVAR on a steady path, and a needless timeout resends the whole window.
+        this.#rtoAt = now + this.#rtt.rto;
       }
     }
     if (board.sackedCount > 0) board.detectLosses(REORDERING_THRESHOLD);
@@ -641,9 +656,27 @@ export class OverlayStream extends EventEmitter {
       this.#inRecovery = true;
       this.#recoverySeq = this.#sndNxt;
       this.#recoveryTx = board.txCounter;
-      this.#cc.onLoss(board.length);
+      this.#randomRecovery = this.#lossIsRandom();
+      if (this.#randomRecovery) {
+        this.#cc.onRandomLoss();
+        this.stats.randomLossRecoveries++;
+      } else {
+        this.#cc.onLoss(board.length);
+      }
       this.stats.fastRecoveries++;
     }
+  }
+
+  /**
+   * Whether loss just seen is random rather than congestion: the smoothed RTT has not risen above
+   * its long-run baseline. A congested bottleneck fills its queue before it drops, which drives
+   * the RTT up; a lossy link drops without one.
+   */
+  #lossIsRandom(): boolean {
+    const srtt = this.#rtt.srtt;
+    const baseline = this.#rtt.baseline;
+    if (srtt === null || baseline === null) return false;
+    return srtt - baseline <= Math.max(RANDOM_LOSS_QUEUE_MS, baseline * RANDOM_LOSS_QUEUE_SHARE);
   }
 
   /** Takes in data and/or a FIN. Returns true when the peer should get an ACK at once. */
@@ -1005,7 +1038,8 @@ export class OverlayStream extends EventEmitter {
       return;
     }
     this.stats.timeouts++;
-    this.#cc.onTimeout(board.length);
+    if (this.#lossIsRandom()) this.#cc.onRandomTimeout();
+    else this.#cc.onTimeout(board.length);
     board.markAllLost();
     this.#rtt.backoff();
     this.#inRecovery = false;
