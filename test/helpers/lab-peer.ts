@@ -10,6 +10,13 @@
  * JSON command per line on stdin:
  *
  *   {"op":"send","id":"x","target":"HOSTNAME","bytes":N}   a stream of N bytes of marker text
+ *   {"op":"reset","id":"x","target":"HOSTNAME"}            forget the tunnel session to HOSTNAME
+ *                                                          (answers {"event":"reset",...})
+ *   {"op":"ttfb","id":"x","target":"HOSTNAME"}             time to first byte from nothing: forget
+ *                                                          the session, ping once (handshake, punch
+ *                                                          or relay fallback, one round trip) and
+ *                                                          answer {"event":"ttfb","id","ms","ok","path",
+ *                                                          "punch_requests"}
  *
  * The data is lines of `SWARM-LAB-PLAINTEXT <n>`, so a capture of the relay can be searched for
  * the marker: it must never be there.
@@ -17,6 +24,7 @@
 import { createHash } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { Daemon } from '../../core/overlay/daemon.ts';
+import { pingPeer } from '../../core/overlay/ping.ts';
 import type { OverlayStream } from '../../core/overlay/stream.ts';
 
 export const LAB_PLAINTEXT_MARKER = 'SWARM-LAB-PLAINTEXT';
@@ -62,6 +70,34 @@ async function send(daemon: Daemon, id: string, target: string, bytes: number): 
     stream.once('close', (err: Error | null) => (err ? reject(err) : resolve()));
   });
   emit({ event: 'sent', id, bytes, sha256: hash.digest('hex'), connect_ms: connectedMs, ms: performance.now() - started, path: daemon.node.peer(peer.peerKey)?.path ?? null });
+}
+
+function trustedKey(daemon: Daemon, target: string): string {
+  const peer = daemon.trust.trusted().find((p) => p.hostname === target);
+  if (!peer) throw new Error(`${target} is not a trusted peer`);
+  return peer.peerKey;
+}
+
+/** A reply to one ping later than this counts as a failure (the ping gives up then). */
+const TTFB_TIMEOUT_MS = 5000;
+
+/**
+ * From no session at all to the first byte of a reply: the session is forgotten on this side (the
+ * caller resets the other side and the NAT state first), then one ping brings the tunnel up on
+ * whatever path works and makes one round trip on it.
+ */
+async function ttfb(daemon: Daemon, id: string, target: string): Promise<void> {
+  const peerKey = trustedKey(daemon, target);
+  daemon.node.closeSession(peerKey);
+  const punchRequests = daemon.node.stats.punchRequests;
+  const started = performance.now();
+  const [reply] = await pingPeer(daemon.node, peerKey, { count: 1, intervalMs: 0, timeoutMs: TTFB_TIMEOUT_MS });
+  const ms = performance.now() - started;
+  const ok = reply !== undefined && reply.rttMs !== null;
+  // Punches asked for meanwhile: the peer keeps punching for a while after, which the caller may
+  // have to wait out before the next measurement starts from nothing.
+  const punched = daemon.node.stats.punchRequests - punchRequests;
+  emit({ event: 'ttfb', id, ms, ok, path: daemon.node.peer(peerKey)?.path ?? null, punch_requests: punched, ...(reply?.error ? { error: reply.error } : {}) });
 }
 
 const daemon = await Daemon.start({
@@ -110,6 +146,15 @@ lines.on('line', (line) => {
   }
   if (cmd.op === 'send' && typeof cmd.target === 'string' && typeof cmd.bytes === 'number') {
     send(daemon, cmd.id ?? '', cmd.target, cmd.bytes).catch((err: Error) => emit({ event: 'error', id: cmd.id, message: err.message }));
+  } else if (cmd.op === 'ttfb' && typeof cmd.target === 'string') {
+    ttfb(daemon, cmd.id ?? '', cmd.target).catch((err: Error) => emit({ event: 'error', id: cmd.id, message: err.message }));
+  } else if (cmd.op === 'reset' && typeof cmd.target === 'string') {
+    try {
+      daemon.node.closeSession(trustedKey(daemon, cmd.target));
+      emit({ event: 'reset', id: cmd.id, target: cmd.target });
+    } catch (err) {
+      emit({ event: 'error', id: cmd.id, message: (err as Error).message });
+    }
   } else {
     emit({ event: 'error', message: `unknown command: ${line}` });
   }
