@@ -178,6 +178,8 @@ interface HandshakeInFlight {
   /** The last initiation sent, and when (performance.now(), for the RTT). */
   message: Buffer | null;
   sentAt: number;
+  /** Sends the latest initiation through the relay once relayAfterMs have passed unanswered. */
+  relayTimer: NodeJS.Timeout | null;
 }
 
 interface Waiter {
@@ -713,6 +715,9 @@ export class OverlayNode {
     if (!peer) return;
     this.#retireKeypairs(peer);
     this.#failHandshake(peer, new OverlayError('closed', 'session closed'));
+    // The next session starts its path afresh: no silence carried over, no relay preference.
+    peer.unansweredSince = peer.lastProbeAt = peer.lostAt = peer.upgradeAt = 0;
+    peer.viaRelay = false;
   }
 
   /** Resolves once a tunnel to the peer is up, starting a handshake if needed. */
@@ -844,7 +849,7 @@ export class OverlayNode {
 
   #startHandshake(peer: Peer): void {
     if (peer.handshake || this.#closed) return;
-    peer.handshake = { state: null, startedAt: this.#now(), attempt: 0, timer: null, message: null, sentAt: 0 };
+    peer.handshake = { state: null, startedAt: this.#now(), attempt: 0, timer: null, message: null, sentAt: 0, relayTimer: null };
     this.#sendInitiation(peer);
   }
 
@@ -880,11 +885,29 @@ export class OverlayNode {
     // Still nothing (or no direct path can work from behind a symmetric NAT): the relay too.
     // A relayed session becomes direct later if a punch succeeds.
     const elapsed = this.#now() - hs.startedAt;
-    if (this.#canRelay(peer) && (this.#symmetricNat || elapsed >= this.#limits.relayAfterMs || targets.length === 0)) {
-      this.conn.send([peer.relayHeader as Buffer, created.value.message], this.#relay as Endpoint);
-      this.stats.relayedOut++;
+    if (this.#canRelay(peer)) {
+      if (this.#symmetricNat || elapsed >= this.#limits.relayAfterMs || targets.length === 0) this.#relayInitiation(peer);
+      else if (hs.relayTimer === null) {
+        // On time, not at whichever retry comes after relayAfterMs (retries back off).
+        hs.relayTimer = setTimeout(() => {
+          if (peer.handshake === hs) this.#relayInitiation(peer);
+        }, this.#limits.relayAfterMs - elapsed);
+        hs.relayTimer.unref();
+      }
     }
     this.#scheduleRetry(peer);
+  }
+
+  #relayInitiation(peer: Peer): void {
+    const message = peer.handshake?.message;
+    if (!message || !this.#relay || !peer.relayHeader) return;
+    this.conn.send([peer.relayHeader, message], this.#relay);
+    this.stats.relayedOut++;
+  }
+
+  #clearHandshakeTimers(hs: HandshakeInFlight): void {
+    if (hs.timer) clearTimeout(hs.timer);
+    if (hs.relayTimer) clearTimeout(hs.relayTimer);
   }
 
   #scheduleRetry(peer: Peer): void {
@@ -921,7 +944,7 @@ export class OverlayNode {
   #failHandshake(peer: Peer, err: OverlayError): void {
     const hs = peer.handshake;
     if (hs) {
-      if (hs.timer) clearTimeout(hs.timer);
+      this.#clearHandshakeTimers(hs);
       if (hs.state) this.#indices.delete(hs.state.localIndex);
       peer.handshake = null;
     }
@@ -1053,7 +1076,7 @@ export class OverlayNode {
       return;
     }
     const peer = entry.peer;
-    if (hs.timer) clearTimeout(hs.timer);
+    this.#clearHandshakeTimers(hs);
     peer.handshake = null;
     const now = this.#now();
     if (!relayed) peer.lastDirectAt = 0; // the candidate that answered becomes the path

@@ -76,6 +76,17 @@ test('a lost retransmission is noticed without a timeout: later transmissions we
   assert.ok(segments[0]!.lost, 'the retransmission is deemed lost too');
 });
 
+test('reordering window: an overtaken segment is not called lost until it is old enough, and the board says when to look again', () => {
+  const { board, segments } = sent(6); // sent at 0..5
+  board.markSacked([{ start: 1100, end: 1600 }], 1000, 1600, sacked());
+  assert.equal(board.detectLosses(REORDERING_THRESHOLD, 50, 100), 0, 'sent 50 ms ago, the window is 100 ms: maybe still on its way');
+  assert.equal(board.recheckAt, 100);
+  assert.equal(segments[0]!.lost, false);
+  assert.equal(board.detectLosses(REORDERING_THRESHOLD, 100, 100), 1, 'no new delivery, but it came of age');
+  assert.ok(segments[0]!.lost);
+  assert.equal(board.recheckAt, Infinity);
+});
+
 test('SACK blocks outside the outstanding range are ignored', () => {
   const { board } = sent(3);
   const out = sacked();

@@ -4,7 +4,7 @@
  * network ("pipe", RFC 6675), which is what the congestion window limits.
  *
  * Loss is decided by transmission order, like QUIC's packet threshold: a segment is lost once
- * three segments transmitted after it were delivered. Unlike counting SACKed segments above a
+ * three segments transmitted after it were delivered (and it is older than a reordering window). Unlike counting SACKed segments above a
  * hole, this also notices a retransmission that was itself lost, without waiting for the RTO.
  */
 import type { SackBlock } from './stream-options.ts';
@@ -71,6 +71,9 @@ export class Scoreboard {
   #txCounter = 0;
   #largestDeliveredTx = 0;
   #lossCheckedAt = 0;
+  /** The last loss check passed over segments too young to call lost. */
+  #tooYoung = false;
+  #recheckAt = Infinity;
 
   /** Segments outstanding (sent, not cumulatively acknowledged), SACKed ones included. */
   get length(): number {
@@ -197,22 +200,37 @@ export class Scoreboard {
 
   /**
    * Deems lost every segment still in the pipe that was transmitted `threshold` or more
-   * transmissions before the latest one known delivered. Returns how many it marked.
+   * transmissions before the latest one known delivered, and at least `minAgeMs` before `now`
+   * (RFC 8985's reordering window: a segment overtaken by later ones is given time to arrive
+   * before it is resent, so a path that reorders does not make us resend its in-flight data
+   * over and over). Returns how many it marked.
    */
-  detectLosses(threshold: number): number {
-    if (this.#largestDeliveredTx === this.#lossCheckedAt) return 0;
+  detectLosses(threshold: number, now = 0, minAgeMs = 0): number {
+    if (this.#largestDeliveredTx === this.#lossCheckedAt && !this.#tooYoung) return 0;
     this.#lossCheckedAt = this.#largestDeliveredTx;
+    this.#tooYoung = false;
+    this.#recheckAt = Infinity;
     const limit = this.#largestDeliveredTx - threshold;
     let marked = 0;
     const segments = this.#segments;
     for (let i = this.#head; i < segments.length; i++) {
       const s = segments[i]!;
       if (s.inPipe && s.txOrder <= limit) {
+        if (minAgeMs > 0 && now - s.sentAt < minAgeMs) {
+          this.#tooYoung = true; // look again at the next ACK, delivery or not, or at recheckAt
+          if (s.sentAt + minAgeMs < this.#recheckAt) this.#recheckAt = s.sentAt + minAgeMs;
+          continue;
+        }
         this.markLost(s);
         marked++;
       }
     }
     return marked;
+  }
+
+  /** When the youngest-too-young segment of the last loss check comes of age (Infinity: none). */
+  get recheckAt(): number {
+    return this.#recheckAt;
   }
 
   /** Deems one segment lost (duplicate ACKs, a partial ACK in recovery). */

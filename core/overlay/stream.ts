@@ -247,6 +247,8 @@ export class OverlayStream extends EventEmitter {
   #timerAt = NO_LIMIT;
   #rtoAt = NO_LIMIT;
   #probeAt = NO_LIMIT;
+  /** When segments skipped by the last loss check for being too young come of age. */
+  #lossCheckAt = NO_LIMIT;
   /** A tail-loss probe went out and no ACK has shown progress since: no second one. */
   #probeSpent = false;
   #persistAt = NO_LIMIT;
@@ -650,7 +652,17 @@ export class OverlayStream extends EventEmitter {
         this.#rtoAt = now + this.#rtt.rto;
       }
     }
-    if (board.sackedCount > 0) board.detectLosses(REORDERING_THRESHOLD);
+    this.#checkLosses(now);
+  }
+
+  /** Runs loss detection (SACK-based, with the reordering window) and enters recovery on loss. */
+  #checkLosses(now: number): void {
+    const board = this.#board;
+    if (board.sackedCount > 0) {
+      board.detectLosses(REORDERING_THRESHOLD, now, this.#reorderWindow());
+      this.#lossCheckAt = board.recheckAt;
+      if (this.#lossCheckAt !== NO_LIMIT) this.#armTimer(this.#lossCheckAt);
+    }
     if (board.lostCount > 0 && !this.#inRecovery && distance(this.#sndUna, this.#recoverySeq) >= 0) {
       // One multiplicative decrease per window of data: losses from before the last one were paid for.
       this.#inRecovery = true;
@@ -665,6 +677,16 @@ export class OverlayStream extends EventEmitter {
       }
       this.stats.fastRecoveries++;
     }
+  }
+
+  /**
+   * How old a segment overtaken by later ones must be before it counts as lost: one smoothed RTT
+   * plus a reordering allowance (a quarter of it, or twice the RTT's deviation when the path is
+   * jittery), in the spirit of RACK (RFC 8985). 0 before the first RTT sample.
+   */
+  #reorderWindow(): number {
+    const srtt = this.#rtt.srtt;
+    return srtt === null ? 0 : srtt + Math.max(srtt / 4, 2 * this.#rtt.rttvar);
   }
 
   /**
@@ -978,7 +1000,7 @@ export class OverlayStream extends EventEmitter {
         return NO_LIMIT;
       default: {
         const quietSince = Math.max(this.#lastReceivedAt, this.#lastKeepaliveAt);
-        return Math.min(this.#rtoAt, this.#probeAt, this.#persistAt, this.#lastReceivedAt + this.#limits.idleTimeoutMs, quietSince + this.#limits.keepaliveMs);
+        return Math.min(this.#rtoAt, this.#probeAt, this.#lossCheckAt, this.#persistAt, this.#lastReceivedAt + this.#limits.idleTimeoutMs, quietSince + this.#limits.keepaliveMs);
       }
     }
   }
@@ -1017,7 +1039,11 @@ export class OverlayStream extends EventEmitter {
           return;
         }
         if (now >= this.#rtoAt) this.#onRetransmitTimeout(now);
-        else if (now >= this.#probeAt) this.#sendTailLossProbe(now);
+        else if (now >= this.#lossCheckAt) {
+          this.#lossCheckAt = NO_LIMIT;
+          this.#checkLosses(now);
+          if (this.#board.lostCount > 0) this.#schedulePump();
+        } else if (now >= this.#probeAt) this.#sendTailLossProbe(now);
         if (this.#state !== 'established') return;
         if (now >= this.#persistAt) this.#sendWindowProbe(now);
         if (quiet >= this.#limits.keepaliveMs && now - this.#lastKeepaliveAt >= this.#limits.keepaliveMs) {

@@ -299,3 +299,24 @@ test('punch notices: only the pinned registry, fresh and once; unknown punch tok
   assert.equal(s.a.node.stats.junk, junk + 1);
   assert.equal(s.a.node.stats.punchesReceived, 0);
 });
+
+test('a closed session starts afresh: silence from the old one does not count against the next', async (t) => {
+  const s = await swarm(t, { ...FAST, pathProbeMs: 60_000 });
+  const atB = nextDatagram(s.b.node, 1001);
+  await s.a.node.sendDatagram(s.b.key, 1001, Buffer.from('hello')); // B learns A from the handshake
+  await atB;
+  // Let both first path probes (at the first ticks) come and go, so nothing answers what follows.
+  await new Promise((r) => setTimeout(r, 3 * (FAST.pathSuspectMs ?? 0)));
+  const atA = nextDatagram(s.a.node, 1001);
+  await s.b.node.sendDatagram(s.a.key, 1001, Buffer.from('last words')); // nothing answers this
+  await atA;
+  s.a.node.closeSession(s.b.key);
+  s.b.node.closeSession(s.a.key);
+  // Longer than pathLostMs: the old session's unanswered packet is now "old silence".
+  await new Promise((r) => setTimeout(r, 2 * (FAST.pathLostMs ?? 0)));
+  await s.b.node.ensureSession(s.a.key);
+  const lostBefore = s.b.node.stats.pathsLost;
+  await new Promise((r) => setTimeout(r, FAST.pathLostMs));
+  assert.equal(s.b.node.stats.pathsLost, lostBefore, 'the fresh session was not declared lost');
+  assert.equal(s.b.node.peer(s.a.key)?.path, 'direct');
+});
