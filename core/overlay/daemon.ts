@@ -711,6 +711,7 @@ export class Daemon {
         node: this.node,
         store: this.#eventLog,
         mayRead: (peer, name) => this.#topics.has(name) && trust.isTrusted(peer) && trust.capabilitiesOf(peer).includes('events.subscribe'),
+        publishes: (name) => this.#topics.has(name),
       });
     }
     return this.#publisher;

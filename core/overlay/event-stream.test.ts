@@ -31,7 +31,7 @@ interface Lab {
   subscriber(): Promise<{ node: OverlayNode; key: string; cursors: EventLogStore; dir: string }>;
 }
 
-async function lab(t: TestContext, options: { retain?: number } = {}): Promise<Lab> {
+async function lab(t: TestContext, options: { retain?: number; topics?: string[] } = {}): Promise<Lab> {
   const dir = mkdtempSync(join(tmpdir(), 'swarm-events-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const pubId = generateIdentity();
@@ -41,7 +41,8 @@ async function lab(t: TestContext, options: { retain?: number } = {}): Promise<L
   const log = EventLogStore.open(join(dir, 'publisher-events.db'), options.retain ? { retain: options.retain } : {});
   t.after(() => log.close());
   const readers = new Set<string>();
-  const events = new EventPublisher({ node: publisher, store: log, mayRead: (peer) => readers.has(peer) });
+  const topics = options.topics;
+  const events = new EventPublisher({ node: publisher, store: log, mayRead: (peer) => readers.has(peer), ...(topics ? { publishes: (topic: string) => topics.includes(topic) } : {}) });
   t.after(() => events.close());
   let n = 0;
   return {
@@ -156,6 +157,19 @@ test('a peer without events.subscribe is refused and receives no event', async (
   assert.match((s.status as Extract<SubscriptionStatus, { state: 'refused' }>).reason, /events\.subscribe/);
   assert.equal(received.items.length, 0);
   assert.equal(sub.cursors.cursor(l.publisherKey, 'anomalies'), 0);
+});
+
+test('a topic the node does not publish is refused as such, not as a missing grant', async (t) => {
+  const l = await lab(t, { topics: ['decisions'] });
+  const sub = await l.subscriber();
+  l.readers.add(sub.key); // granted events.subscribe
+  const received = new Received();
+  const s = subscribe(l, sub, received); // asks for "anomalies"
+  t.after(() => s.close());
+  await until(s, ['status'], () => s.status.state === 'refused', 'the refusal');
+  const reason = (s.status as Extract<SubscriptionStatus, { state: 'refused' }>).reason;
+  assert.match(reason, /publishes no topic "anomalies"/);
+  assert.doesNotMatch(reason, /events\.subscribe/);
 });
 
 test('taking events.subscribe away ends a live subscription before the next event is sent', async (t) => {

@@ -42,6 +42,8 @@ export interface EventPublisherOptions {
   readonly store: EventLogStore;
   /** May this peer read this topic? (the daemon checks the events.subscribe capability). */
   readonly mayRead: (peerKeyId: string, topic: string) => boolean;
+  /** Is this a topic of this node at all? (A refusal then says so, not that a grant is missing.) */
+  readonly publishes?: (topic: string) => boolean;
   readonly port?: number;
 }
 
@@ -123,6 +125,9 @@ export class EventPublisher {
       for (const msg of decoded.value) {
         // One subscription per stream: a second subscribe is a protocol error.
         if (subscription) return this.#refuse(stream, 'bad_request', 'already subscribed on this stream');
+        if (this.#options.publishes && !this.#options.publishes(msg.topic)) {
+          return this.#refuse(stream, 'forbidden', `this node publishes no topic "${msg.topic}"`);
+        }
         if (!this.#options.mayRead(stream.peer.keyId, msg.topic)) {
           return this.#refuse(stream, 'forbidden', `not allowed to read "${msg.topic}": the publisher has not granted events.subscribe`);
         }
