@@ -64,6 +64,9 @@ test('approving the monitor trusts it in the GUI and on the agent itself', async
   const row = console.peerRow(MONITOR);
   await expect(row).toContainText('trusted');
   await expect(row).toContainText('events.publish');
+  // The path of the live session (loopback: direct) and its measured RTT.
+  await expect(row.locator('.path-badge')).toHaveText('direct');
+  await expect(row.locator('td.numeric')).toHaveText(/^\d+(\.\d)? ms$/);
   await console.screenshot(testInfo, '02-peer-trusted');
   // The agent's own CLI agrees: the console is trusted there, and granted what we asked.
   const agentView = await eventually(async () => {
