@@ -22,7 +22,7 @@ export const GLOBAL_OPTIONS: ParseArgsOptionsConfig = {
 };
 
 /** Verbs that take a subverb. */
-const GROUPS = new Set(['daemon', 'registry', 'monitor', 'executor']);
+const GROUPS = new Set(['daemon', 'registry', 'beacon', 'monitor', 'executor']);
 
 export interface SplitArgs {
   verb: string; // e.g. "ping" or "daemon start"

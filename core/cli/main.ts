@@ -12,6 +12,7 @@ import { printError, stdPrinter } from './output.ts';
  */
 export const VERB_LOADERS: Record<string, () => Promise<Verb>> = {
   'registry serve': async () => (await import('./verbs/registry.ts')).registryServe,
+  'beacon serve': async () => (await import('./verbs/registry.ts')).beaconServe,
   'daemon start': async () => (await import('./verbs/daemon.ts')).daemonStart,
   'daemon stop': async () => (await import('./verbs/daemon.ts')).daemonStop,
   'daemon status': async () => (await import('./verbs/daemon.ts')).daemonStatus,
@@ -42,7 +43,7 @@ export const VERB_LOADERS: Record<string, () => Promise<Verb>> = {
  * list equals what the verbs' specs declare, so it cannot drift.
  */
 export const VALUE_OPTIONS: ReadonlySet<string> = new Set([
-  '--allow', '--beacon-port', '--block', '--cap', '--count', '--db', '--dir', '--executor', '--filter', '--hostname', '--incident', '--interval', '--keepalive',
+  '--allow', '--beacon', '--beacon-port', '--block', '--cap', '--count', '--db', '--dir', '--executor', '--filter', '--hostname', '--incident', '--interval', '--keepalive',
   '--limit', '--listen', '--max-entries', '--max-ttl', '--mode', '--monitor', '--monitor-from', '--netns', '--network', '--offer', '--port',
   '--permit', '--reason', '--registry', '--registry-key', '--rules', '--state-dir', '--timeout', '--ttl', '--unblock', '--wait', '--want',
   '--widest-v4', '--widest-v6',

@@ -49,6 +49,12 @@ export interface DaemonOptions {
   listen?: string;
   public?: boolean;
   registryKey?: string;
+  /**
+   * A separate beacon (`swarmctl beacon serve`, HOST:PORT) for NAT traversal: NAT classification,
+   * hole punching and the relay go through it instead of the registry. Every node of the swarm
+   * that should reach this one through it must use the same beacon.
+   */
+  beacon?: string;
   keepaliveMs?: number;
   limits?: Partial<TunnelLimits>;
   log?: (line: string) => void;
@@ -194,6 +200,9 @@ export class Daemon {
   readonly #log: (line: string) => void;
   readonly #registryStatus: RegistryStatusView;
   readonly #beacon: BeaconClient;
+  /** The separate beacon's client, or null when the registry does NAT traversal too. */
+  readonly #beaconService: RegistryClient | null;
+  readonly #beaconStatus: { registered: boolean; lastOkAt: number | null; lastError: string | null; usable: boolean };
   readonly #nat: NatStatusView = { type: 'unknown', observed: null, checkedAt: null, beacon: null };
   #classifying = false;
   #keepaliveTimer: NodeJS.Timeout | null = null;
@@ -222,6 +231,7 @@ export class Daemon {
     public: boolean;
     keepaliveMs: number;
     log: (line: string) => void;
+    beaconService: RegistryClient | null;
   }) {
     this.stateDir = parts.stateDir;
     this.identity = parts.identity;
@@ -243,7 +253,9 @@ export class Daemon {
       key: parts.registry.registryKey,
       observed: null,
     };
-    this.#beacon = new BeaconClient({ node: parts.node, registryKey: () => parts.registry.registryKey });
+    this.#beaconService = parts.beaconService;
+    this.#beaconStatus = { registered: false, lastOkAt: null, lastError: null, usable: false };
+    this.#beacon = new BeaconClient({ node: parts.node, registryKey: () => this.#traversalClient().registryKey });
     this.#stopped = new Promise((resolve) => (this.#resolveStopped = resolve));
   }
 
@@ -322,6 +334,17 @@ export class Daemon {
         onPin: (key) => store.setValue(`registry_key:${registryText}`, key),
       });
       const registryClient = registry;
+      let beaconService: RegistryClient | null = null;
+      if (options.beacon) {
+        const beaconText = options.beacon;
+        const beaconEndpoint = await resolveEndpoint(beaconText, 'beacon');
+        beaconService = new RegistryClient({
+          node,
+          registry: beaconEndpoint,
+          pinnedKey: store.getValue(`beacon_key:${beaconText}`),
+          onPin: (key) => store.setValue(`beacon_key:${beaconText}`, key),
+        });
+      }
       trust = new TrustService({
         node,
         store,
@@ -347,6 +370,7 @@ export class Daemon {
         public: options.public ?? store.getValue('public') === 'true',
         keepaliveMs: options.keepaliveMs ?? REGISTRY_KEEPALIVE_MS,
         log,
+        beaconService,
       });
       daemon.#installMethods(control);
       daemon.#installTraversal();
@@ -386,13 +410,12 @@ export class Daemon {
    * go to the daemon log.
    */
   #installTraversal(): void {
-    connectTraversal(this.node, this.registry, () => this.#register());
+    this.#useTraversal(this.registry);
     const name = (p: PeerView) => p.hostname ?? p.keyId.slice(0, 12);
-    const relay = formatEndpoint(this.registry.registry);
     // One line per change of a peer's path (the first comes with its session).
     const logged = new Map<string, string>();
     const note = (p: PeerView) => {
-      const where = p.path === 'relay' ? `through the relay ${relay}` : p.path === 'direct' && p.endpoint ? `direct at ${formatEndpoint(p.endpoint)}` : null;
+      const where = p.path === 'relay' ? `through the relay ${formatEndpoint(this.#traversalClient().registry)}` : p.path === 'direct' && p.endpoint ? `direct at ${formatEndpoint(p.endpoint)}` : null;
       if (where === null || logged.get(p.keyId) === where) return;
       logged.set(p.keyId, where);
       this.#log(`path: ${name(p)} ${where}`);
@@ -402,16 +425,56 @@ export class Daemon {
     this.node.events.on('path-lost', (p: PeerView) => this.#log(`path: lost ${name(p)} (no answer on the ${p.path ?? 'current'} path); punching again, relay meanwhile`));
   }
 
+  /** Who does NAT traversal for this node: the separate beacon once it proved usable, else the registry. */
+  #traversalClient(): RegistryClient {
+    return this.#beaconService && this.#beaconStatus.usable ? this.#beaconService : this.registry;
+  }
+
+  #useTraversal(client: RegistryClient): void {
+    connectTraversal(this.node, client, () => this.#register());
+  }
+
+  /** The registration body, the same for the registry and a separate beacon. */
+  #registration() {
+    return {
+      hostname: this.hostname,
+      static_public: this.identity.staticKey.publicKey.toString('base64'),
+      static_sig: this.identity.staticSignature.toString('base64'),
+      endpoints: this.node.conn.local.host === '0.0.0.0' || this.node.conn.local.host === '::' ? [] : [formatEndpoint(this.node.conn.local)],
+      trusted: this.trust.trustTags(MAX_TRUSTED_TAGS),
+      public: this.#public,
+    };
+  }
+
+  /**
+   * Registers with the separate beacon too (never fatal: without it, traversal stays with the
+   * registry). Its relay routes by the address it assigns, which must be the registry's: both
+   * derive it from the key, so they agree when both run with the same --network.
+   */
+  async #registerWithBeacon(service: RegistryClient): Promise<Endpoint | null> {
+    const where = formatEndpoint(service.registry);
+    try {
+      const result = await service.register(this.#registration());
+      const agrees = result.address === formatAddress(this.node.address);
+      if (!agrees && (this.#beaconStatus.lastOkAt === null || this.#beaconStatus.usable)) this.#log(`beacon ${where} assigned ${result.address}, the registry ${formatAddress(this.node.address)}: start both with the same --network; NAT traversal stays with the registry`);
+      if (agrees && !this.#beaconStatus.usable) {
+        this.#log(`beacon: registered with ${where}; NAT traversal (punching, relay) goes through it`);
+        this.#useTraversal(service);
+      } else if (!agrees && this.#beaconStatus.usable) {
+        this.#useTraversal(this.registry);
+      }
+      Object.assign(this.#beaconStatus, { registered: true, lastOkAt: Date.now(), lastError: null, usable: agrees });
+      return agrees ? result.beacon : null;
+    } catch (err) {
+      if (this.#beaconStatus.lastError === null) this.#log(`beacon ${where}: ${(err as Error).message}`);
+      Object.assign(this.#beaconStatus, { registered: false, lastError: (err as Error).message });
+      return null;
+    }
+  }
+
   async #register(): Promise<void> {
     try {
-      const result = await this.registry.register({
-        hostname: this.hostname,
-        static_public: this.identity.staticKey.publicKey.toString('base64'),
-        static_sig: this.identity.staticSignature.toString('base64'),
-        endpoints: this.node.conn.local.host === '0.0.0.0' || this.node.conn.local.host === '::' ? [] : [formatEndpoint(this.node.conn.local)],
-        trusted: this.trust.trustTags(MAX_TRUSTED_TAGS),
-        public: this.#public,
-      });
+      const result = await this.registry.register(this.#registration());
       const address = parseAddress(result.address);
       if (address.ok) this.#setAddress(address.value);
       const wasDown = !this.#registryStatus.registered;
@@ -425,7 +488,9 @@ export class Daemon {
       if (wasDown && this.#registryStatus.lastOkAt) this.#log(`registered with ${this.#registryStatus.endpoint} as ${result.address}`);
       // Re-classified on every registration: a laptop changes networks, a router reboots into
       // another NAT behaviour. In the background: registration must not wait for the beacon.
-      if (result.beacon) void this.#classifyNat(result.beacon);
+      const service = this.#beaconService;
+      const beacon = service ? await this.#registerWithBeacon(service) : result.beacon;
+      if (beacon) void this.#classifyNat(this.#traversalClient().registry, beacon);
       else Object.assign(this.#nat, { type: 'unknown', observed: null, checkedAt: Date.now(), beacon: null });
     } catch (err) {
       if (this.#registryStatus.registered || this.#registryStatus.lastError === null) {
@@ -436,11 +501,11 @@ export class Daemon {
     }
   }
 
-  async #classifyNat(beacon: Endpoint): Promise<void> {
+  async #classifyNat(first: Endpoint, beacon: Endpoint): Promise<void> {
     if (this.#classifying || this.#stopping) return;
     this.#classifying = true;
     try {
-      const report = await this.#beacon.classify(this.registry.registry, beacon);
+      const report = await this.#beacon.classify(first, beacon);
       const before = this.#nat.type;
       Object.assign(this.#nat, { type: report.type, observed: report.observed, checkedAt: Date.now(), beacon: formatEndpoint(beacon) });
       this.node.setSymmetricNat(report.type === 'symmetric');
@@ -494,6 +559,20 @@ export class Daemon {
         last_error: this.#registryStatus.lastError,
         observed: this.#registryStatus.observed,
         key: this.#registryStatus.key,
+      },
+      traversal: {
+        via: this.#traversalClient() === this.registry ? 'registry' : 'beacon',
+        relay: formatEndpoint(this.#traversalClient().registry),
+        ...(this.#beaconService
+          ? {
+              beacon: {
+                endpoint: formatEndpoint(this.#beaconService.registry),
+                registered: this.#beaconStatus.registered,
+                last_ok_at: this.#beaconStatus.lastOkAt ? new Date(this.#beaconStatus.lastOkAt).toISOString() : null,
+                last_error: this.#beaconStatus.lastError,
+              },
+            }
+          : {}),
       },
       nat: {
         type: this.#nat.type,
@@ -795,7 +874,8 @@ export class Daemon {
       this.#publisher?.close();
       this.#eventLog?.close();
       if (this.#keepaliveTimer) clearTimeout(this.#keepaliveTimer);
-      await Promise.race([this.registry.unregister().catch(() => {}), new Promise((r) => setTimeout(r, 500))]);
+      const unregister = Promise.all([this.registry.unregister().catch(() => {}), this.#beaconService?.unregister().catch(() => {})]);
+      await Promise.race([unregister, new Promise((r) => setTimeout(r, 500))]);
       this.trust.close();
       await this.#control.close();
       await this.node.close();

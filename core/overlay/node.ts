@@ -306,7 +306,7 @@ export class OverlayNode {
   #peersByAddress = new Map<string, Peer>();
   #indices = new Map<number, IndexEntry>();
   #datagramHandlers = new Map<number, DatagramHandler>();
-  #underlayHandlers = new Map<number, UnderlayHandler>();
+  #underlayHandlers = new Map<number, UnderlayHandler[]>();
   #streams: StreamTable;
   #clock = new TimestampClock();
   #handshakeRate = new TokenBuckets(HANDSHAKE_BURST_PER_SOURCE, HANDSHAKE_RATE_PER_SOURCE);
@@ -627,7 +627,11 @@ export class OverlayNode {
     if (type === MSG_INITIATION || type === MSG_RESPONSE || type === MSG_TRANSPORT) {
       throw new RangeError(`underlay type ${type} is reserved for tunnels`);
     }
-    this.#underlayHandlers.set(type, handler);
+    // Several clients may share a type (a registry and a separate beacon both answer 0x11): each
+    // handler checks where a datagram came from.
+    const list = this.#underlayHandlers.get(type);
+    if (list) list.push(handler);
+    else this.#underlayHandlers.set(type, [handler]);
   }
 
   sendUnderlay(data: Uint8Array, to: Endpoint): void {
@@ -986,8 +990,8 @@ export class OverlayNode {
       case MSG_PUNCH:
         return this.#receivePunch(data, from);
       default: {
-        const handler = this.#underlayHandlers.get(data[0]!);
-        if (handler) handler(data, from);
+        const handlers = this.#underlayHandlers.get(data[0]!);
+        if (handlers) for (const handler of handlers) handler(data, from);
         else this.stats.junk++;
       }
     }

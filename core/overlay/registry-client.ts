@@ -53,7 +53,7 @@ export class RegistryClient {
   #onPin: (key: string) => void;
   #pending = new Map<string, Pending>();
   #timeouts: number[];
-  #onPunchNotice: (notice: PunchNotice) => void = () => {};
+  #onPunchNotice: ((notice: PunchNotice) => void) | null = null;
   /** Tokens of notices acted on recently (a notice is acted on once). */
   #seenTokens = new Map<string, number>();
   readonly stats = { punchNotices: 0, punchNoticesRejected: 0 };
@@ -67,13 +67,13 @@ export class RegistryClient {
     this.#onPin = options.onPin ?? (() => {});
     this.#timeouts = options.attemptTimeoutsMs ?? ATTEMPT_TIMEOUTS_MS;
     options.node.onUnderlay(MSG_REGISTRY_RESPONSE, (data, from) => this.#onResponse(data, from));
-    options.node.onUnderlay(MSG_PUNCH_NOTICE, (data, from) => this.#onNotice(data, from));
   }
 
   /** Only the registry, signing with the pinned key, recently, once per token, may ask us to punch. */
   #onNotice(data: Buffer, from: Endpoint): void {
+    if (!endpointsEqual(from, this.registry)) return; // another client's (a separate beacon's)
     const key = this.#pinnedKey;
-    const decoded = key !== null && endpointsEqual(from, this.registry) ? decodePunchNotice(data, Buffer.from(key, 'base64url')) : null;
+    const decoded = key !== null ? decodePunchNotice(data, Buffer.from(key, 'base64url')) : null;
     const now = Date.now();
     if (!decoded?.ok || Math.abs(now - decoded.value.ts) > PUNCH_NOTICE_FRESHNESS_MS || this.#seenTokens.has(decoded.value.token)) {
       this.stats.punchNoticesRejected++;
@@ -85,11 +85,12 @@ export class RegistryClient {
     }
     this.#seenTokens.set(decoded.value.token, now);
     this.stats.punchNotices++;
-    this.#onPunchNotice(decoded.value);
+    this.#onPunchNotice?.(decoded.value);
   }
 
   /** Called with each verified, fresh, first-seen punch notice (a peer asks us to punch). */
   onPunchNotice(handler: (notice: PunchNotice) => void): void {
+    if (this.#onPunchNotice === null) this.#node.onUnderlay(MSG_PUNCH_NOTICE, (data, from) => this.#onNotice(data, from));
     this.#onPunchNotice = handler;
   }
 

@@ -127,7 +127,10 @@ export class RegistryServer {
     });
     const beaconConn = this.#beaconConn;
     beaconConn?.onPacket((data, from) => this.#answerProbe(beaconConn, data, from));
-    this.#sweep = setInterval(() => this.#forgetOldNonces(), 60_000);
+    this.#sweep = setInterval(() => {
+      this.#forgetOldNonces();
+      this.#logTraversal();
+    }, 60_000);
     this.#sweep.unref();
   }
 
@@ -150,6 +153,18 @@ export class RegistryServer {
 
   get network(): number {
     return this.#network;
+  }
+
+  #lastLogged = { relayed: 0, relayedBytes: 0, relayDropped: 0, punches: 0 };
+
+  /** Once a minute, what the relay and the punch coordinator did (if anything). */
+  #logTraversal(): void {
+    const now = this.stats;
+    const was = this.#lastLogged;
+    if (now.relayed === was.relayed && now.relayDropped === was.relayDropped && now.punches === was.punches) return;
+    const mb = ((now.relayedBytes - was.relayedBytes) / 1e6).toFixed(1);
+    this.#log(`registry: last minute: relayed ${now.relayed - was.relayed} frames (${mb} MB), dropped ${now.relayDropped - was.relayDropped}; ${now.punches - was.punches} punches coordinated`);
+    this.#lastLogged = { relayed: now.relayed, relayedBytes: now.relayedBytes, relayDropped: now.relayDropped, punches: now.punches };
   }
 
   #forgetOldNonces(): void {
@@ -409,6 +424,8 @@ export interface StartRegistryOptions {
   dbPath: string;
   network: number;
   log?: (line: string) => void;
+  /** What the server is run as (log lines say so): a registry, or a separate beacon. */
+  role?: 'registry' | 'beacon';
 }
 
 /** Opens the registry's database and identity (beside the database) and binds its UDP port. */
@@ -443,7 +460,9 @@ export async function startRegistry(options: StartRegistryOptions): Promise<Regi
     const e = err as { code?: string; message: string };
     throw new RegistryStartError('port_in_use', `beacon: ${e.message}`, e.code === 'EADDRINUSE' ? 'pick another --beacon-port (default: the registry port + 1)' : 'check --beacon-port');
   }
-  const server = new RegistryServer({ conn, beaconConn, store, identity: identity.value.identity, network: options.network, ...(options.log ? { log: options.log } : {}) });
+  const given = options.log;
+  const log = given && options.role === 'beacon' ? (line: string) => given(line.replace(/^registry: /, 'beacon: ')) : given;
+  const server = new RegistryServer({ conn, beaconConn, store, identity: identity.value.identity, network: options.network, ...(log ? { log } : {}) });
   const close = server.close.bind(server);
   server.close = async () => {
     await close();

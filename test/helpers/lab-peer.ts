@@ -3,7 +3,7 @@
  * control socket, NAT traversal) in this process, plus a stream sink and source on port 1001 so a
  * test can send megabytes across NATs and compare checksums. Run inside a lab namespace:
  *
- *   node test/helpers/lab-peer.ts STATE_DIR HOSTNAME REGISTRY [LIMITS_JSON]
+ *   node test/helpers/lab-peer.ts STATE_DIR HOSTNAME REGISTRY [LIMITS_JSON [BEACON]]
  *
  * Prints one JSON object per line on stdout: {"event":"up",...} once registered and classified,
  * then {"event":"received",...} for each stream that ends, and the answers to commands. Takes one
@@ -30,7 +30,7 @@ import type { OverlayStream } from '../../core/overlay/stream.ts';
 export const LAB_PLAINTEXT_MARKER = 'SWARM-LAB-PLAINTEXT';
 const PORT = 1001;
 
-const [stateDir, hostname, registry, limitsJson] = process.argv.slice(2);
+const [stateDir, hostname, registry, limitsJson, beacon] = process.argv.slice(2);
 
 function emit(o: Record<string, unknown>): void {
   process.stdout.write(`${JSON.stringify(o)}\n`);
@@ -107,6 +107,7 @@ const daemon = await Daemon.start({
   listen: '0.0.0.0:0',
   keepaliveMs: 1000,
   ...(limitsJson ? { limits: JSON.parse(limitsJson) } : {}),
+  ...(beacon ? { beacon } : {}),
   log: (line) => process.stderr.write(`${line}\n`),
 });
 daemon.node.listenStream(PORT, (stream) => {

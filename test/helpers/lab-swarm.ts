@@ -100,21 +100,26 @@ export class LabPeer {
   }
 }
 
-/** Starts the registry (with its beacon and relay) in the lab's internet namespace. */
-export function startLabRegistry(lab: NatLab, root: string): Promise<ChildProcess> {
-  const child = lab.spawn(lab.internetNs, [process.execPath, BIN, 'registry', 'serve', '--listen', LAB_REGISTRY, '--db', join(root, 'registry.db'), '--json']);
+/** Starts the registry (with its beacon and relay), or a separate beacon, in the lab's internet namespace. */
+export function startLabRegistry(lab: NatLab, root: string, role: 'registry' | 'beacon' = 'registry', listen = LAB_REGISTRY): Promise<ChildProcess> {
+  const child = lab.spawn(lab.internetNs, [process.execPath, BIN, role, 'serve', '--listen', listen, '--db', join(root, `${role}.db`), '--json']);
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   return new Promise((resolve, reject) => {
-    createInterface({ input: child.stdout! }).once('line', () => resolve(child));
-    child.once('exit', (code) => reject(new Error(`registry exited ${code}: ${stderr}`)));
+    createInterface({ input: child.stdout! }).once('line', (line) => {
+      // The first line is the readiness object ({listen, beacon, ...}), or an error.
+      if ((JSON.parse(line) as { listen?: string }).listen) resolve(child);
+      else reject(new Error(`${role} did not start: ${line}`));
+    });
+    child.once('exit', (code) => reject(new Error(`${role} exited ${code}: ${stderr}`)));
   });
 }
 
 /** Starts a lab peer in `lan` (state in root/hostname); resolves once it has classified its NAT. */
-export async function startLabPeer(lab: NatLab, root: string, lan: NatLan, hostname: string, limits?: Record<string, number>): Promise<LabPeer> {
+export async function startLabPeer(lab: NatLab, root: string, lan: NatLan, hostname: string, options: { limits?: Record<string, number>; beacon?: string } = {}): Promise<LabPeer> {
   const dir = join(root, hostname);
-  const child = lab.spawn(lan.ns, [process.execPath, LAB_PEER, dir, hostname, LAB_REGISTRY, ...(limits ? [JSON.stringify(limits)] : [])], { stdin: true });
+  const extra = options.limits || options.beacon ? [JSON.stringify(options.limits ?? {}), ...(options.beacon ? [options.beacon] : [])] : [];
+  const child = lab.spawn(lan.ns, [process.execPath, LAB_PEER, dir, hostname, LAB_REGISTRY, ...extra], { stdin: true });
   const peer = new LabPeer(hostname, dir, child);
   await peer.next((e) => e.event === 'up', 'start-up', 30_000);
   return peer;

@@ -30,6 +30,7 @@ interface Info {
   started_at: string;
   registry: { endpoint: string; registered: boolean; last_ok_at: string | null; last_error: string | null; observed: string | null; key: string | null };
   nat?: { type: string; observed: string | null; checked_at: string | null; beacon: string | null };
+  traversal?: { via: 'registry' | 'beacon'; relay: string; beacon?: { endpoint: string; registered: boolean; last_ok_at: string | null; last_error: string | null } };
   trusted_peers: number;
   pending_incoming: number;
   outbox: number;
@@ -65,6 +66,12 @@ function natLine(nat: NonNullable<Info['nat']>): string {
   return `${NAT_TEXT[nat.type] ?? nat.type}${seen} (checked ${when(nat.checked_at)})`;
 }
 
+function traversalLine(t: NonNullable<Info['traversal']>): string {
+  const relay = `punching and relay through the ${t.via} at ${t.relay}`;
+  if (!t.beacon || t.via === 'beacon') return relay;
+  return `${relay} (beacon ${t.beacon.endpoint} not in use: ${t.beacon.last_error ?? (t.beacon.registered ? 'its address disagrees with the registry' : 'not registered yet')})`;
+}
+
 function printInfo(ctx: Context, info: Info, headline: string | null): void {
   const p = ctx.printer;
   if (p.json) {
@@ -82,6 +89,7 @@ function printInfo(ctx: Context, info: Info, headline: string | null): void {
     ['listen', `udp ${info.listen}`],
     ['registry', registry],
     ...(info.nat ? [['nat', natLine(info.nat)] as [string, string]] : []),
+    ...(info.traversal ? [['nat traversal', traversalLine(info.traversal)] as [string, string]] : []),
     ['trusted peers', String(info.trusted_peers)],
     ['pending requests', String(info.pending_incoming)],
     ['dropped (untrusted)', String(info.dropped_untrusted)],
@@ -104,6 +112,7 @@ function daemonOptions(ctx: Context): DaemonOptions {
     ...(typeof v.registry === 'string' ? { registry: v.registry } : {}),
     ...(typeof v.listen === 'string' ? { listen: v.listen } : {}),
     ...(typeof v['registry-key'] === 'string' ? { registryKey: v['registry-key'] } : {}),
+    ...(typeof v.beacon === 'string' ? { beacon: v.beacon } : {}),
     ...(v.public ? { public: true } : {}),
     keepaliveMs: keepalive * 1000,
   };
@@ -182,7 +191,7 @@ async function runBackground(ctx: Context): Promise<number> {
   const paths = daemonPaths(ctx.stateDir);
   const logFd = openSync(paths.log, 'a', 0o600);
   const forwarded: string[] = ['--state-dir', ctx.stateDir, 'daemon', 'start', '--foreground', '--ready-ipc'];
-  for (const name of ['hostname', 'registry', 'listen', 'registry-key', 'keepalive']) {
+  for (const name of ['hostname', 'registry', 'listen', 'registry-key', 'beacon', 'keepalive']) {
     const value = ctx.args.values[name];
     if (typeof value === 'string') forwarded.push(`--${name}`, value);
   }
@@ -282,6 +291,7 @@ export const daemonStart: Verb = {
       listen: { type: 'string' },
       public: { type: 'boolean' },
       'registry-key': { type: 'string' },
+      beacon: { type: 'string' },
       foreground: { type: 'boolean' },
       keepalive: { type: 'string' },
       'ready-ipc': { type: 'boolean' },
@@ -303,7 +313,7 @@ export const daemonStart: Verb = {
     positionals: [],
     required: 0,
     usage:
-      `${GLOBAL_HINT}daemon start --hostname NAME --registry HOST:PORT [--listen IP:PORT] [--public] [--foreground]\n` +
+      `${GLOBAL_HINT}daemon start --hostname NAME --registry HOST:PORT [--listen IP:PORT] [--public] [--beacon HOST:PORT] [--foreground]\n` +
       '  log monitor: [--monitor FILE|journald:UNIT|stdin ...] [--rules rules.yaml] [--filter fail2ban-filter.conf ...] [--mode MODE] [--monitor-from end|start]\n' +
       '  firewall executor: [--executor nftables|iptables|dry-run] [--allow CIDR ...] [--max-ttl 24h] [--max-entries 10000]\n' +
       '                     [--widest-v4 16] [--widest-v6 48] [--allow-private] [--permit CIDR ...] [--netns NAME]',
