@@ -76,6 +76,10 @@ const PUNCH_SCHEDULE_MS = [0, 100, 300, 700];
 
 const SENT: Promise<void> = Promise.resolve();
 
+function isLoopback(host: string): boolean {
+  return host.startsWith('127.') || host === '::1' || host.startsWith('::ffff:127.');
+}
+
 /** Ping (port 0) payloads start with a type byte, like ICMP echo: request 8, reply 0. */
 export const PING_REQUEST = 8;
 export const PING_REPLY = 0;
@@ -883,9 +887,11 @@ export class OverlayNode {
     const current = peer.endpoint;
     const targets = current ? [current, ...peer.endpoints.filter((e) => !endpointsEqual(e, current))] : peer.endpoints;
     for (const target of targets) this.conn.send(created.value.message, target);
-    // Not answered at once: the peer may be behind a NAT that only opens if it sends to us
-    // first; ask the registry to have it punch (again every few attempts).
-    if (hs.attempt % 4 === 1) this.#requestPunch(peer, 'connect');
+    // The peer may be behind a NAT that only opens if it sends to us first: ask the registry to
+    // have it punch, with the first initiation of a new session (unless the peer is on this very
+    // machine), and again every few attempts. A rekey of a working session needs none.
+    const firstContact = hs.attempt === 0 && peer.current === null && !targets.every((e) => isLoopback(e.host));
+    if (firstContact || hs.attempt % 4 === 1) this.#requestPunch(peer, 'connect');
     // Still nothing (or no direct path can work from behind a symmetric NAT): the relay too.
     // A relayed session becomes direct later if a punch succeeds.
     const elapsed = this.#now() - hs.startedAt;
