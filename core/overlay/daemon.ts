@@ -443,6 +443,7 @@ export class Daemon {
       endpoints: this.node.conn.local.host === '0.0.0.0' || this.node.conn.local.host === '::' ? [] : [formatEndpoint(this.node.conn.local)],
       trusted: this.trust.trustTags(MAX_TRUSTED_TAGS),
       public: this.#public,
+      ...(this.#nat.checkedAt !== null ? { nat: this.#nat.type } : {}),
     };
   }
 

@@ -21,6 +21,10 @@ import { endpointsEqual, formatEndpoint, type Endpoint } from './transport.ts';
 
 export type NatType = 'none' | 'endpoint-independent' | 'symmetric' | 'unknown';
 
+export function isNatType(v: unknown): v is NatType {
+  return v === 'none' || v === 'endpoint-independent' || v === 'symmetric' || v === 'unknown';
+}
+
 export interface NatReport {
   type: NatType;
   /** The public endpoint the registry port saw (or the beacon port, if only it answered). */

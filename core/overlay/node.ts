@@ -23,6 +23,7 @@ import { randomBytes } from './crypto.ts';
 import { TokenBuckets } from './rate-limit.ts';
 import { tunePacketRuntime } from './runtime.ts';
 import type { NodeIdentity } from './identity.ts';
+import type { NatType } from './nat-type.ts';
 import { keyId } from './identity.ts';
 import { TransportKeypair, transportReceiverIndex } from './keypair.ts';
 import {
@@ -103,6 +104,8 @@ export interface PeerContact {
   readonly address: Address;
   readonly endpoints: readonly Endpoint[];
   readonly hostname?: string;
+  /** The peer's NAT as it told the registry: behind a symmetric one, only the relay works. */
+  readonly nat?: NatType;
 }
 
 export interface TrustGate {
@@ -202,6 +205,8 @@ class Peer implements PeerView {
   endpoint: Endpoint | null = null;
   /** Packets go through the relay (the session came up there, or the direct path was lost). */
   viaRelay = false;
+  /** The peer's NAT, if the registry told us. */
+  nat: NatType | null = null;
   /** `0x17 | address`: prepended to frames sent through the relay. */
   relayHeader: Buffer | null = null;
   /** Last authenticated packet that came straight from the peer (not relayed). */
@@ -404,7 +409,10 @@ export class OverlayNode {
     this.stats.punchRequests++;
     traversal.requestPunch(peer.keyId, token, reason).then(
       (contact) => {
-        if (contact && contact.identityKey.equals(peer.identityKey)) this.addContact(contact);
+        if (!contact || !contact.identityKey.equals(peer.identityKey)) return;
+        this.addContact(contact);
+        // Behind a symmetric NAT the punch cannot work: no need to wait for relayAfterMs.
+        if (contact.nat === 'symmetric' && peer.handshake?.message) this.#relayInitiation(peer);
       },
       () => {}, // best effort: the handshake retries, the relay remains
     );
@@ -696,6 +704,7 @@ export class OverlayNode {
     peer.staticSignature = contact.staticSignature;
     this.#setPeerAddress(peer, contact.address);
     if (contact.hostname) peer.hostname = contact.hostname;
+    if (contact.nat) peer.nat = contact.nat;
     if (contact.endpoints.length > 0) {
       peer.endpoints = [...contact.endpoints];
       // Keep an endpoint that authenticated packets came from; take the registry's when we have no
@@ -896,7 +905,7 @@ export class OverlayNode {
     // A relayed session becomes direct later if a punch succeeds.
     const elapsed = this.#now() - hs.startedAt;
     if (this.#canRelay(peer)) {
-      if (this.#symmetricNat || elapsed >= this.#limits.relayAfterMs || targets.length === 0) this.#relayInitiation(peer);
+      if (this.#symmetricNat || peer.nat === 'symmetric' || elapsed >= this.#limits.relayAfterMs || targets.length === 0) this.#relayInitiation(peer);
       else if (hs.relayTimer === null) {
         // On time, not at whichever retry comes after relayAfterMs (retries back off).
         hs.relayTimer = setTimeout(() => {

@@ -96,6 +96,24 @@ test('register, lookup and unregister requests round-trip, with key, nonce and t
   }
 });
 
+test('punch requests and NAT hints round-trip; a NAT type the protocol does not know is refused', () => {
+  const punch = { op: 'punch' as const, target: 'aws-firewall-executor', token: 'ab'.repeat(16) };
+  const withNat = { ...REGISTER, nat: 'symmetric' as const };
+  for (const body of [punch, withNat]) {
+    const { nonce, bytes } = encodeRequest(node, body, 1_700_000_000_123);
+    const decoded = decodeRequest(bytes);
+    assert.ok(decoded.ok, decoded.ok ? '' : decoded.error.message);
+    assert.deepEqual(decoded.value, { ...body, key: NODE, nonce, ts: 1_700_000_000_123 });
+  }
+  const badNat = decodeRequest(encodeRequest(node, { ...REGISTER, nat: 'full-cone' as never }).bytes);
+  assert.equal(badNat.ok, false);
+  const badToken = decodeRequest(encodeRequest(node, { ...punch, token: 'not hex' }).bytes);
+  assert.equal(badToken.ok, false);
+  const record = decodeResponse(signedResponse(registry, { re: 'x', ok: true, registry_key: REGISTRY, record: { ...RECORD, nat: 'endpoint-independent' } }), REGISTRY);
+  assert.ok(record.ok && record.value.record?.nat === 'endpoint-independent');
+  assert.equal(decodeResponse(signedResponse(registry, { re: 'x', ok: true, registry_key: REGISTRY, record: { ...RECORD, nat: 'weird' } }), REGISTRY).ok, false);
+});
+
 test('every request gets a fresh nonce', () => {
   const a = encodeRequest(node, LOOKUP);
   const b = encodeRequest(node, LOOKUP);

@@ -12,6 +12,7 @@
  */
 import { ed25519Verify, randomBytes, SIGNATURE_SIZE } from './crypto.ts';
 import type { NodeIdentity } from './identity.ts';
+import { isNatType, type NatType } from './nat-type.ts';
 import { fail, ok, type DecodeError, type Result } from './result.ts';
 
 export const MSG_REGISTRY_REQUEST = 0x10;
@@ -35,6 +36,8 @@ export interface RegisterBody {
   endpoints: string[]; // local candidates (ip:port); the registry adds what it observes
   trusted: string[]; // tags (trustTag) of the keys this node trusts: they may see its endpoints
   public: boolean;
+  /** The NAT this node found itself behind (a hint for peers: behind a symmetric one, relay at once). */
+  nat?: NatType;
 }
 
 export interface LookupBody {
@@ -66,6 +69,8 @@ export interface PublicRecord {
   last_seen: number;
   /** Present only when the registry may disclose them to this requester. */
   endpoints?: string[];
+  /** The node's NAT as it last reported it (with the endpoints). */
+  nat?: NatType;
 }
 
 export interface ResponseBody {
@@ -146,6 +151,7 @@ export function decodeRequest(bytes: Uint8Array): Result<RequestBody, RegistryDe
       if (!isStringList(o.endpoints, 8, (s) => s.length <= 64)) return bad('endpoints');
       if (!isStringList(o.trusted, MAX_TRUSTED_TAGS, (s) => TAG.test(s))) return bad('trusted');
       if (typeof o.public !== 'boolean') return bad('public');
+      if (o.nat !== undefined && !isNatType(o.nat)) return bad('nat');
       body = {
         op: 'register',
         hostname: o.hostname,
@@ -154,6 +160,7 @@ export function decodeRequest(bytes: Uint8Array): Result<RequestBody, RegistryDe
         endpoints: o.endpoints,
         trusted: o.trusted,
         public: o.public,
+        ...(o.nat !== undefined ? { nat: o.nat as NatType } : {}),
         ...common,
       };
       break;
@@ -193,7 +200,8 @@ function isRecord(v: unknown): v is PublicRecord {
     B64_64.test(r.static_sig) &&
     typeof r.online === 'boolean' &&
     typeof r.last_seen === 'number' &&
-    (r.endpoints === undefined || isStringList(r.endpoints, 8, (s) => s.length <= 64))
+    (r.endpoints === undefined || isStringList(r.endpoints, 8, (s) => s.length <= 64)) &&
+    (r.nat === undefined || isNatType(r.nat))
   );
 }
 

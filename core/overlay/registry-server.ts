@@ -13,6 +13,7 @@ import { isValidHostname, HOSTNAME_RULE } from './hostname.ts';
 import { TokenBuckets } from './rate-limit.ts';
 import { basename, dirname } from 'node:path';
 import { fingerprintOf, loadOrCreateIdentity, type NodeIdentity } from './identity.ts';
+import type { NatType } from './nat-type.ts';
 import { verifyStaticCertificate } from './noise.ts';
 import { decodeProbe, encodeAnswer, MSG_BEACON_PROBE } from './beacon-protocol.ts';
 import { encodePunchNotice, MSG_RELAY_DELIVER, MSG_RELAY_SEND, relayAddress } from './relay-protocol.ts';
@@ -105,6 +106,8 @@ export class RegistryServer {
    */
   readonly #routes = new Map<string, Endpoint>();
   readonly #senders = new Map<string, Address>();
+  /** Each node's NAT as its latest registration said (a hint for peers, not persisted). */
+  readonly #natOf = new Map<string, NatType>();
   #seenNonces = new Map<string, number>();
   #sweep: NodeJS.Timeout;
 
@@ -336,6 +339,7 @@ export class RegistryServer {
       };
       this.#store.upsert(record);
       this.#route(record, from);
+      if (req.nat) this.#natOf.set(req.key, req.nat);
       if (!existing) this.#log(`registry: registered ${req.hostname} as ${formatAddress(record)} from ${observed}`);
       this.stats.registrations++;
       return { ok: true, address: formatAddress(record), observed, ...(this.#beaconConn ? { beacon_port: this.#beaconConn.local.port } : {}) };
@@ -385,7 +389,11 @@ export class RegistryServer {
       }
       disclose = true;
     }
-    if (disclose) record.endpoints = target.endpoints;
+    if (disclose) {
+      record.endpoints = target.endpoints;
+      const nat = this.#natOf.get(target.key);
+      if (nat) record.nat = nat;
+    }
     return { ok: true, record, endpoints: disclose };
   }
 

@@ -18,6 +18,7 @@ import { RegistryClient } from './registry-client.ts';
 import { RegistryServer } from './registry-server.ts';
 import { encodePunch, encodePunchNotice, MSG_RELAY_SEND, relayHeader } from './relay-protocol.ts';
 import type { OverlayStream } from './stream.ts';
+import type { NatType } from './nat-type.ts';
 import type { TunnelLimits } from './timers.ts';
 import { MemoryNetwork, endpointKey, type Endpoint } from './transport.ts';
 import { connectTraversal } from './traversal.ts';
@@ -41,7 +42,7 @@ interface Member {
   key: string;
   endpoint: Endpoint;
   trusted: Set<string>;
-  register(): Promise<void>;
+  register(nat?: NatType): Promise<void>;
 }
 
 interface Swarm {
@@ -80,8 +81,9 @@ async function swarm(t: TestContext, limits: Partial<TunnelLimits> = FAST): Prom
       key: keyId(identity.publicKey),
       endpoint,
       trusted,
-      async register() {
+      async register(nat?: NatType) {
         const r = await client.register({
+          ...(nat ? { nat } : {}),
           hostname: host === '10.1.0.2' ? 'node-a' : 'node-b',
           static_public: identity.staticKey.publicKey.toString('base64'),
           static_sig: identity.staticSignature.toString('base64'),
@@ -320,4 +322,14 @@ test('a closed session starts afresh: silence from the old one does not count ag
   await new Promise((r) => setTimeout(r, FAST.pathLostMs));
   assert.equal(s.b.node.stats.pathsLost, lostBefore, 'the fresh session was not declared lost');
   assert.equal(s.b.node.peer(s.a.key)?.path, 'direct');
+});
+
+test('a peer that registered as behind a symmetric NAT is reached through the relay at once, not after relayAfterMs', async (t) => {
+  const s = await swarm(t, { ...FAST, relayAfterMs: 60_000 });
+  s.net.conditions = { filter: (from, to) => !betweenMembers(s, from, to) };
+  await s.b.register('symmetric');
+  const atB = nextDatagram(s.b.node, 1001);
+  await s.a.node.sendDatagram(s.b.key, 1001, Buffer.from('hinted'));
+  assert.equal((await atB).payload.toString(), 'hinted');
+  assert.equal(s.a.node.peer(s.b.key)?.path, 'relay');
 });

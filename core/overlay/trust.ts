@@ -130,6 +130,7 @@ export function peerContactFromRecord(r: PublicRecord): PeerContact | null {
     address: address.value,
     endpoints: (r.endpoints ?? []).map(parseEndpoint).filter((e) => e !== null),
     hostname: r.hostname,
+    ...(r.nat ? { nat: r.nat } : {}),
   };
 }
 
