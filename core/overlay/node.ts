@@ -386,7 +386,8 @@ export class OverlayNode {
    */
   punchTowards(endpoints: readonly string[], tokenHex: string): void {
     if (this.#closed || !/^[0-9a-f]{32}$/.test(tokenHex)) return;
-    const targets = endpoints.map((e) => parseEndpoint(e)).filter((e): e is Endpoint => e !== null);
+    // The registry names one endpoint (where the request came from); never spray more than two.
+    const targets = endpoints.slice(0, 2).map((e) => parseEndpoint(e)).filter((e): e is Endpoint => e !== null);
     if (targets.length === 0) return;
     const packet = encodePunch(Buffer.from(tokenHex, 'hex'));
     for (const delay of PUNCH_SCHEDULE_MS) {

@@ -411,8 +411,9 @@ export class RegistryServer {
     if (!disclosed.ok) return disclosed;
     const to = this.#routes.get(addressKey(target));
     if (!to) return { ok: false, error: { code: 'not_found', message: `${target.hostname} has not registered since the registry started` } };
-    const observed = formatEndpoint(from);
-    const endpoints = [observed, ...requester.endpoints.filter((e) => e !== observed)].slice(0, 8);
+    // Only where the request came from: endpoints a node merely declares could name anyone, and
+    // the target would then spray punch packets at a victim on the requester's behalf.
+    const endpoints = [formatEndpoint(from)];
     this.#conn.send(encodePunchNotice(this.#identity, { op: 'punch', key: req.key, address: formatAddress(requester), endpoints, token: req.token, ts: now }), to);
     this.stats.punches++;
     return { ok: true, record: disclosed.record };

@@ -42,7 +42,7 @@ interface Member {
   key: string;
   endpoint: Endpoint;
   trusted: Set<string>;
-  register(nat?: NatType): Promise<void>;
+  register(nat?: NatType, endpoints?: string[]): Promise<void>;
 }
 
 interface Swarm {
@@ -81,13 +81,13 @@ async function swarm(t: TestContext, limits: Partial<TunnelLimits> = FAST): Prom
       key: keyId(identity.publicKey),
       endpoint,
       trusted,
-      async register(nat?: NatType) {
+      async register(nat?: NatType, endpoints: string[] = []) {
         const r = await client.register({
           ...(nat ? { nat } : {}),
           hostname: host === '10.1.0.2' ? 'node-a' : 'node-b',
           static_public: identity.staticKey.publicKey.toString('base64'),
           static_sig: identity.staticSignature.toString('base64'),
-          endpoints: [],
+          endpoints,
           trusted: [...trusted].map((k) => Buffer.from(k, 'base64url').subarray(0, 8).toString('hex')),
           public: false,
         });
@@ -332,4 +332,19 @@ test('a peer that registered as behind a symmetric NAT is reached through the re
   await s.a.node.sendDatagram(s.b.key, 1001, Buffer.from('hinted'));
   assert.equal((await atB).payload.toString(), 'hinted');
   assert.equal(s.a.node.peer(s.b.key)?.path, 'relay');
+});
+
+test('punch packets go only where the punch request came from, never to endpoints a node merely declares', async (t) => {
+  const s = await swarm(t);
+  const victim = s.net.attach({ host: '192.0.2.50', port: 5000 });
+  let hits = 0;
+  victim.onPacket(() => hits++);
+  await s.a.register(undefined, ['192.0.2.50:5000']); // A claims the victim's address as its own
+  s.net.conditions = { filter: (from, to) => !betweenMembers(s, from, to) };
+  const atB = nextDatagram(s.b.node, 1001);
+  await s.a.node.sendDatagram(s.b.key, 1001, Buffer.from('x'));
+  await atB;
+  await new Promise((r) => setTimeout(r, 800)); // the punch schedule's last packet leaves at 700 ms
+  assert.ok(s.b.node.stats.punchesSent > 0, 'B did punch');
+  assert.equal(hits, 0, 'nothing reached the declared-only address');
 });
