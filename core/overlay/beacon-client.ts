@@ -28,6 +28,19 @@ export interface BeaconClientOptions {
   localAddresses?: () => string[];
 }
 
+/**
+ * Where a peer on the same LAN could reach this machine's socket: its IPv4 addresses that are
+ * not loopback or link-local, with `port`. Two nodes behind one NAT that does not hairpin (many
+ * cloud NAT gateways do not) reach each other this way instead of through the relay.
+ */
+export function lanCandidates(port: number, max = 4): string[] {
+  return Object.values(networkInterfaces())
+    .flatMap((list) => list ?? [])
+    .filter((i) => i.family === 'IPv4' && !i.internal && !i.address.startsWith('169.254.'))
+    .slice(0, max)
+    .map((i) => `${i.address}:${port}`);
+}
+
 export function machineAddresses(): string[] {
   return Object.values(networkInterfaces())
     .flatMap((list) => list ?? [])

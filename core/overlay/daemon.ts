@@ -21,7 +21,7 @@ import { OverlayNode, type PeerPath, type PeerView } from './node.ts';
 import { pingPeer } from './ping.ts';
 import { RegistryClient, RegistryError } from './registry-client.ts';
 import { connectTraversal } from './traversal.ts';
-import { BeaconClient } from './beacon-client.ts';
+import { BeaconClient, lanCandidates } from './beacon-client.ts';
 import type { NatType } from './nat-type.ts';
 import { MAX_TRUSTED_TAGS } from './registry-protocol.ts';
 import { REGISTRY_KEEPALIVE_MS, type TunnelLimits } from './timers.ts';
@@ -440,7 +440,9 @@ export class Daemon {
       hostname: this.hostname,
       static_public: this.identity.staticKey.publicKey.toString('base64'),
       static_sig: this.identity.staticSignature.toString('base64'),
-      endpoints: this.node.conn.local.host === '0.0.0.0' || this.node.conn.local.host === '::' ? [] : [formatEndpoint(this.node.conn.local)],
+      // Listening on every interface: offer this machine's LAN addresses as candidates, so two
+      // nodes behind the same NAT (which may not hairpin) reach each other directly.
+      endpoints: this.node.conn.local.host === '0.0.0.0' || this.node.conn.local.host === '::' ? lanCandidates(this.node.conn.local.port) : [formatEndpoint(this.node.conn.local)],
       trusted: this.trust.trustTags(MAX_TRUSTED_TAGS),
       public: this.#public,
       ...(this.#nat.checkedAt !== null ? { nat: this.#nat.type } : {}),

@@ -308,7 +308,8 @@ export class RegistryServer {
     const endpoints = [observed];
     for (const e of req.endpoints) {
       const parsed = parseEndpoint(e);
-      if (parsed && !endpoints.includes(formatEndpoint(parsed))) endpoints.push(formatEndpoint(parsed));
+      // At most 8 in a record (what clients accept): the observed one first.
+      if (parsed && !endpoints.includes(formatEndpoint(parsed)) && endpoints.length < 8) endpoints.push(formatEndpoint(parsed));
     }
     return this.#store.transaction(() => {
       const holder = this.#store.byHostname(req.hostname);

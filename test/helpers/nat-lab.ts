@@ -32,8 +32,10 @@ export type NatKind = 'cone' | 'symmetric';
 
 export interface NatLan {
   kind: NatKind;
-  /** The namespace of the machine behind the NAT. */
+  /** The namespace of the (first) machine behind the NAT. */
   ns: string;
+  /** Every machine behind this NAT (ns first), at 10.i.0.2, 10.i.0.3, ... */
+  hosts: string[];
   routerNs: string;
   /** The router's address on the internet: what the world sees as the LAN's source address. */
   publicIp: string;
@@ -92,8 +94,10 @@ async function removeStaleNamespaces(): Promise<void> {
 
 let labCount = 0;
 
-/** Builds the lab with one LAN per entry of `kinds` (at most 9). */
-export async function createNatLab(kinds: readonly NatKind[]): Promise<NatLab> {
+/** Builds the lab with one LAN per entry of `kinds` (at most 9), each with `hostsPerLan` machines. */
+export async function createNatLab(kinds: readonly NatKind[], options: { hostsPerLan?: number } = {}): Promise<NatLab> {
+  const hostsPerLan = options.hostsPerLan ?? 1;
+  if (hostsPerLan < 1 || hostsPerLan > 8) throw new RangeError('1 to 8 hosts per LAN');
   if (kinds.length > 9) throw new RangeError('at most 9 LANs');
   await removeStaleNamespaces();
   const n = labCount++;
@@ -127,20 +131,28 @@ export async function createNatLab(kinds: readonly NatKind[]): Promise<NatLab> {
       const wan = `snw${tag}${i}`;
       const port = `snb${tag}${i}`;
       const inside = `snr${tag}${i}`;
-      const lan: NatLan = { kind, ns: name(`l${i}`), routerNs: name(`r${i}`), publicIp: `203.0.113.${10 + i}`, lanIp: `10.${i}.0.2`, wanIf: wan, lanIf: inside };
+      const hosts = Array.from({ length: hostsPerLan }, (_, h) => name(h === 0 ? `l${i}` : `l${i}h${h}`));
+      const lan: NatLan = { kind, ns: hosts[0]!, hosts, routerNs: name(`r${i}`), publicIp: `203.0.113.${10 + i}`, lanIp: `10.${i}.0.2`, wanIf: wan, lanIf: inside };
       await addNamespace(lan.routerNs);
-      await addNamespace(lan.ns);
+      for (const host of hosts) await addNamespace(host);
       const host = `snl${tag}${i}`;
       await run('ip', ['link', 'add', wan, 'netns', lan.routerNs, 'type', 'veth', 'peer', 'name', port, 'netns', internetNs]);
       await inNetns(internetNs, ['ip', 'link', 'set', port, 'master', 'br0', 'up']);
       await inNetns(lan.routerNs, ['ip', 'addr', 'add', `${lan.publicIp}/24`, 'dev', wan]);
       await inNetns(lan.routerNs, ['ip', 'link', 'set', wan, 'up']);
-      await run('ip', ['link', 'add', inside, 'netns', lan.routerNs, 'type', 'veth', 'peer', 'name', host, 'netns', lan.ns]);
+      // The LAN is a bridge in the router (its address 10.i.0.1) with one veth per machine.
+      await inNetns(lan.routerNs, ['ip', 'link', 'add', inside, 'type', 'bridge']);
       await inNetns(lan.routerNs, ['ip', 'addr', 'add', `10.${i}.0.1/24`, 'dev', inside]);
       await inNetns(lan.routerNs, ['ip', 'link', 'set', inside, 'up']);
-      await inNetns(lan.ns, ['ip', 'addr', 'add', `${lan.lanIp}/24`, 'dev', host]);
-      await inNetns(lan.ns, ['ip', 'link', 'set', host, 'up']);
-      await inNetns(lan.ns, ['ip', 'route', 'add', 'default', 'via', `10.${i}.0.1`]);
+      for (const [h, hostNs] of hosts.entries()) {
+        const toHost = `snp${tag}${i}${h}`;
+        const hostIf = `${host}${h}`;
+        await run('ip', ['link', 'add', toHost, 'netns', lan.routerNs, 'type', 'veth', 'peer', 'name', hostIf, 'netns', hostNs]);
+        await inNetns(lan.routerNs, ['ip', 'link', 'set', toHost, 'master', inside, 'up']);
+        await inNetns(hostNs, ['ip', 'addr', 'add', `10.${i}.0.${2 + h}/24`, 'dev', hostIf]);
+        await inNetns(hostNs, ['ip', 'link', 'set', hostIf, 'up']);
+        await inNetns(hostNs, ['ip', 'route', 'add', 'default', 'via', `10.${i}.0.1`]);
+      }
       // Per-namespace sysctl: the host's own forwarding setting is not touched.
       await inNetns(lan.routerNs, ['sysctl', '-q', '-w', 'net.ipv4.ip_forward=1']);
       await inNetns(lan.routerNs, ['iptables', '-t', 'nat', '-A', 'POSTROUTING', '-o', wan, '-j', 'MASQUERADE', ...(kind === 'symmetric' ? ['--random-fully'] : [])]);

@@ -34,15 +34,16 @@ const skip = natLabSkipReason() ?? toolMissing();
 let lab: NatLab | null = null;
 let root = '';
 let registry: ChildProcess | null = null;
-const peers: Record<'a' | 'b' | 'c', LabPeer> = {} as never;
+const peers: Record<'a' | 'a2' | 'b' | 'c', LabPeer> = {} as never;
 
 before(async () => {
   if (skip) return;
   root = tempDir('swarm-natx-');
-  lab = await createNatLab(['cone', 'cone', 'symmetric']);
+  lab = await createNatLab(['cone', 'cone', 'symmetric'], { hostsPerLan: 2 });
   registry = await startLabRegistry(lab, root);
-  [peers.a, peers.b, peers.c] = await Promise.all([
+  [peers.a, peers.a2, peers.b, peers.c] = await Promise.all([
     startLabPeer(lab, root, lab.lans[0]!, 'cone-a'),
+    startLabPeer(lab, root, { ...lab.lans[0]!, ns: lab.lans[0]!.hosts[1]! }, 'cone-a2'),
     startLabPeer(lab, root, lab.lans[1]!, 'cone-b'),
     startLabPeer(lab, root, lab.lans[2]!, 'sym-c'),
   ]);
@@ -71,6 +72,15 @@ test('two peers behind cone NATs: the trust handshake and traffic run on a punch
   assert.ok(typeof atA.rtt_ms === 'number' && atA.rtt_ms > 0);
   const text = await peers.a.cli('peers');
   assert.match(text.stdout, /cone-b .*\bdirect\b/);
+});
+
+test('two peers behind the same NAT (which does not hairpin) reach each other directly on their LAN', { skip: skip ?? false }, async () => {
+  await trustLabPeers(peers.a2, peers.a);
+  const ping = await peers.a2.json<{ received: number }>('ping', 'cone-a', '-c', '2', '-i', '0.1');
+  assert.equal(ping.received, 2);
+  const row = await peers.a2.peer('cone-a');
+  assert.equal(row.path, 'direct');
+  assert.match(row.endpoint ?? '', /^10\.1\.0\.2:\d+$/, 'the LAN address the peer offered as a candidate');
 });
 
 test('a peer behind a symmetric NAT: the session comes up through the relay, which never sees the plaintext', { skip: skip ?? false }, async () => {
