@@ -10,6 +10,7 @@ import { parseDuration } from '../../agents/orchestrator/duration.ts';
 import type { PolicyConfig } from '../../agents/executor/policy.ts';
 import type { ExecutorStats } from '../../agents/executor/executor-role.ts';
 import { Daemon, daemonPaths, DaemonError, runningDaemonPid, type DaemonOptions } from '../../overlay/daemon.ts';
+import { REGISTRY_KEEPALIVE_MS } from '../../overlay/timers.ts';
 import { intOption, UsageError } from '../args.ts';
 import { callDaemon, type Context, type Verb } from '../context.ts';
 import { printJson, when } from '../output.ts';
@@ -105,7 +106,7 @@ function printInfo(ctx: Context, info: Info, headline: string | null): void {
 
 function daemonOptions(ctx: Context): DaemonOptions {
   const v = ctx.args.values;
-  const keepalive = intOption(v, 'keepalive', 1, 3600, 30);
+  const keepalive = intOption(v, 'keepalive', 1, 3600, REGISTRY_KEEPALIVE_MS / 1000);
   return {
     stateDir: ctx.stateDir,
     ...(typeof v.hostname === 'string' ? { hostname: v.hostname } : {}),
