@@ -77,6 +77,11 @@ const PUNCH_SCHEDULE_MS = [0, 100, 300, 700];
 
 const SENT: Promise<void> = Promise.resolve();
 
+/** RTTs are kept to 0.01 ms (what `peers` and the console show). */
+function setRtt(peer: { rttMs: number | null }, ms: number): void {
+  peer.rttMs = Math.round(ms * 100) / 100;
+}
+
 function isLoopback(host: string): boolean {
   return host.startsWith('127.') || host === '::1' || host.startsWith('::ffff:127.');
 }
@@ -437,9 +442,13 @@ export class OverlayNode {
     }
     // A session is up (relayed, or a direct path being recovered): prove the direct path with an
     // authenticated keepalive; the peer switches to it on receipt and answers the same way.
-    const kp = peer.current;
-    const frame = kp?.seal(Buffer.alloc(0), this.#now());
-    if (frame) this.conn.send(frame, from);
+    this.#keepaliveTo(peer, from, this.#now());
+  }
+
+  /** An authenticated empty frame straight to `to`, whatever the peer's current path. */
+  #keepaliveTo(peer: Peer, to: Endpoint, now: number): void {
+    const frame = peer.current?.seal(Buffer.alloc(0), now);
+    if (frame) this.conn.send(frame, to);
   }
 
   /** Relayed frames come only from our relay; they carry the sender's overlay address. */
@@ -481,12 +490,15 @@ export class OverlayNode {
       if (upgraded) this.#sendKeepalive(peer);
       return;
     }
-    if (!peer.viaRelay && now - peer.lastDirectAt > this.#limits.pathSuspectMs) {
-      peer.viaRelay = true;
-      peer.upgradeDelay = this.#limits.upgradeRetryMs;
-      peer.upgradeAt = now + peer.upgradeDelay;
-      this.#pathChanged(peer);
-    }
+    if (!peer.viaRelay && now - peer.lastDirectAt > this.#limits.pathSuspectMs) this.#moveToRelay(peer, now);
+  }
+
+  /** Sends through the relay from now on, and schedules the first attempt to become direct again. */
+  #moveToRelay(peer: Peer, now: number): void {
+    peer.viaRelay = true;
+    peer.upgradeDelay = this.#limits.upgradeRetryMs;
+    peer.upgradeAt = now + peer.upgradeDelay;
+    this.#pathChanged(peer);
   }
 
   #pathChanged(peer: Peer): void {
@@ -501,12 +513,15 @@ export class OverlayNode {
   /** Sends a tunnel frame on the peer's current path. */
   #transmit(peer: Peer, frame: Buffer, now: number): void {
     if (peer.unansweredSince === 0) peer.unansweredSince = now;
-    if (peer.viaRelay && this.#relay && peer.relayHeader) {
-      this.conn.send([peer.relayHeader, frame], this.#relay);
-      this.stats.relayedOut++;
-    } else if (peer.endpoint) {
-      this.conn.send(frame, peer.endpoint);
-    }
+    if (peer.viaRelay) this.#sendViaRelay(peer, frame);
+    else if (peer.endpoint) this.conn.send(frame, peer.endpoint);
+  }
+
+  /** One tunnel message to the peer through the relay (`0x17 | its address | message`). */
+  #sendViaRelay(peer: Peer, message: Buffer): void {
+    if (!this.#relay || !peer.relayHeader) return;
+    this.conn.send([peer.relayHeader, message], this.#relay);
+    this.stats.relayedOut++;
   }
 
   #hasPath(peer: Peer): boolean {
@@ -530,7 +545,7 @@ export class OverlayNode {
     if (payload.length !== 9 || payload[0] !== PING_REPLY || payload.readUInt32BE(1) !== this.#probeId) return;
     const peer = this.#peers.get(ctx.peer.keyId);
     if (peer && payload.readUInt32BE(5) === peer.probeSeq && peer.probeSentAt > 0) {
-      peer.rttMs = Math.round((performance.now() - peer.probeSentAt) * 100) / 100;
+      setRtt(peer, performance.now() - peer.probeSentAt);
       peer.probeSentAt = 0;
     }
   }
@@ -538,7 +553,7 @@ export class OverlayNode {
   /** Records an RTT measured elsewhere (swarmctl ping). */
   noteRtt(peerKeyId: string, rttMs: number): void {
     const peer = this.#peers.get(peerKeyId);
-    if (peer) peer.rttMs = Math.round(rttMs * 100) / 100;
+    if (peer) setRtt(peer, rttMs);
   }
 
   /**
@@ -565,15 +580,13 @@ export class OverlayNode {
 
   /** Authenticated keepalives straight to every endpoint we know, and a punch from the other side. */
   #tryDirect(peer: Peer, reason: PunchReason): void {
-    const kp = peer.current;
     const now = this.#now();
     const seen = new Set<string>();
     for (const e of peer.endpoint ? [peer.endpoint, ...peer.endpoints] : peer.endpoints) {
       const key = endpointKey(e);
       if (seen.has(key)) continue;
       seen.add(key);
-      const frame = kp?.seal(Buffer.alloc(0), now);
-      if (frame) this.conn.send(frame, e);
+      this.#keepaliveTo(peer, e, now);
     }
     this.#requestPunch(peer, reason);
   }
@@ -582,12 +595,7 @@ export class OverlayNode {
     peer.lostAt = now;
     this.stats.pathsLost++;
     this.events.emit('path-lost', peer);
-    if (!peer.viaRelay && this.#canRelay(peer)) {
-      peer.viaRelay = true;
-      peer.upgradeDelay = this.#limits.upgradeRetryMs;
-      peer.upgradeAt = now + peer.upgradeDelay;
-      this.#pathChanged(peer);
-    }
+    if (!peer.viaRelay && this.#canRelay(peer)) this.#moveToRelay(peer, now);
     // Relayed and the relay went quiet (it restarted, or our NAT's mapping towards it changed):
     // recovery re-registers, which gives the relay our new mapping. Either way, authenticated
     // keepalives go straight to the peer: if they get through, it answers directly and we follow.
@@ -920,9 +928,7 @@ export class OverlayNode {
 
   #relayInitiation(peer: Peer): void {
     const message = peer.handshake?.message;
-    if (!message || !this.#relay || !peer.relayHeader) return;
-    this.conn.send([peer.relayHeader, message], this.#relay);
-    this.stats.relayedOut++;
+    if (message) this.#sendViaRelay(peer, message);
   }
 
   #clearHandshakeTimers(hs: HandshakeInFlight): void {
@@ -1064,12 +1070,9 @@ export class OverlayNode {
     if (peer.next) this.#indices.delete(peer.next.localIndex);
     peer.next = keypair;
     peer.lastReceivedAt = now;
-    if (relayed && peer.relayHeader) {
-      this.conn.send([peer.relayHeader, response.value.message], from);
-      this.stats.relayedOut++;
-    } else {
-      this.conn.send(response.value.message, from);
-    }
+    // A relayed initiation came from our relay (#receiveRelayed checked): answer the same way.
+    if (relayed) this.#sendViaRelay(peer, response.value.message);
+    else this.conn.send(response.value.message, from);
     this.stats.handshakesCompleted++;
   }
 
@@ -1101,7 +1104,7 @@ export class OverlayNode {
     const now = this.#now();
     if (!relayed) peer.lastDirectAt = 0; // the candidate that answered becomes the path
     this.#notePath(peer, from, relayed, now);
-    peer.rttMs = Math.round((performance.now() - hs.sentAt) * 100) / 100;
+    setRtt(peer, performance.now() - hs.sentAt);
     const keypair = new TransportKeypair(keys.value, receiverIndex, senderIndex, true, this.#limits, now);
     this.#indices.set(receiverIndex, { kind: 'keypair', peer, keypair });
     this.#installKeypair(peer, keypair);

@@ -195,10 +195,8 @@ export class RegistryServer {
 
   /** Records where a node's packets come from (its NAT mapping towards us). */
   #route(address: Address, observed: Endpoint): void {
-    const key = addressKey(address);
-    const old = this.#routes.get(key);
-    if (old) this.#senders.delete(endpointKey(old));
-    this.#routes.set(key, observed);
+    this.#unroute(address);
+    this.#routes.set(addressKey(address), observed);
     this.#senders.set(endpointKey(observed), { network: address.network, node: address.node });
   }
 
@@ -373,7 +371,7 @@ export class RegistryServer {
    * A node's public record for `requester`, with its endpoints when the node is public, trusts
    * the requester, or (`forHandshake`) within the requester's rate of handshake disclosures.
    */
-  #disclose(target: NodeRecord, requester: string, forHandshake: boolean, now: number): { ok: true; record: PublicRecord; endpoints: boolean } | { ok: false; error: { code: string; message: string } } {
+  #disclose(target: NodeRecord, requester: string, forHandshake: boolean, now: number): { ok: true; record: PublicRecord } | { ok: false; error: { code: string; message: string } } {
     const record: PublicRecord = {
       hostname: target.hostname,
       address: formatAddress(target),
@@ -395,7 +393,7 @@ export class RegistryServer {
       const nat = this.#natOf.get(target.key);
       if (nat) record.nat = nat;
     }
-    return { ok: true, record, endpoints: disclose };
+    return { ok: true, record };
   }
 
   /**

@@ -71,8 +71,7 @@ export class Scoreboard {
   #txCounter = 0;
   #largestDeliveredTx = 0;
   #lossCheckedAt = 0;
-  /** The last loss check passed over segments too young to call lost. */
-  #tooYoung = false;
+  /** When the youngest segment the last loss check passed over (too young to call lost) comes of age. */
   #recheckAt = Infinity;
 
   /** Segments outstanding (sent, not cumulatively acknowledged), SACKed ones included. */
@@ -206,9 +205,9 @@ export class Scoreboard {
    * over and over). Returns how many it marked.
    */
   detectLosses(threshold: number, now = 0, minAgeMs = 0): number {
-    if (this.#largestDeliveredTx === this.#lossCheckedAt && !this.#tooYoung) return 0;
+    // Nothing new delivered and nothing waiting to come of age: nothing can have changed.
+    if (this.#largestDeliveredTx === this.#lossCheckedAt && this.#recheckAt === Infinity) return 0;
     this.#lossCheckedAt = this.#largestDeliveredTx;
-    this.#tooYoung = false;
     this.#recheckAt = Infinity;
     const limit = this.#largestDeliveredTx - threshold;
     let marked = 0;
@@ -217,7 +216,7 @@ export class Scoreboard {
       const s = segments[i]!;
       if (s.inPipe && s.txOrder <= limit) {
         if (minAgeMs > 0 && now - s.sentAt < minAgeMs) {
-          this.#tooYoung = true; // look again at the next ACK, delivery or not, or at recheckAt
+          // Look again at the next ACK, delivery or not, or at recheckAt.
           if (s.sentAt + minAgeMs < this.#recheckAt) this.#recheckAt = s.sentAt + minAgeMs;
           continue;
         }
