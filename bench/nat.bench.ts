@@ -44,18 +44,16 @@
  * Needs root, iproute2, iptables and conntrack. About 4 minutes with 100 trials a case. Results
  * are written to bench/results/nat.json.
  */
-import { spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { createNatLab, INTERNET_IP, natLabSkipReason, type NatLab } from '../test/helpers/nat-lab.ts';
-import { BIN, eventually, swarmctl, swarmctlJson, tempDir } from '../test/helpers/swarm.ts';
+import { createNatLab, natLabSkipReason, type NatLab } from '../test/helpers/nat-lab.ts';
+import { internetPlace, LAB_REGISTRY, lanPlace, LabPeer, startLabPeer, startLabRegistry, trustLabPeers } from '../test/helpers/lab-swarm.ts';
+import { tempDir } from '../test/helpers/swarm.ts';
 
-const LAB_PEER = fileURLToPath(new URL('../test/helpers/lab-peer.ts', import.meta.url));
-const REGISTRY = `${INTERNET_IP}:9000`;
 const DEFAULT_TRIALS = 100;
 const DEFAULT_MIB = 16;
 const WARMUP_TRIALS = 3;
@@ -73,22 +71,6 @@ const PUNCH_TAIL_MS = 1000;
 const TRIAL_EVENT_TIMEOUT_MS = 20_000;
 
 type PathName = 'direct' | 'relay';
-
-interface LabEvent {
-  event: string;
-  id?: string;
-  ms?: number;
-  ok?: boolean;
-  path?: PathName | null;
-  error?: string;
-  message?: string;
-  bytes?: number;
-  sha256?: string;
-  connect_ms?: number;
-  punch_requests?: number;
-  from?: string;
-  nat?: string;
-}
 
 function argValue(name: string): string | undefined {
   const i = process.argv.indexOf(name);
@@ -111,102 +93,6 @@ function median(values: readonly number[]): number {
 }
 
 const round1 = (n: number) => Math.round(n * 10) / 10;
-
-/** One lab daemon (test/helpers/lab-peer.ts) in its namespace: commands in, events and log out. */
-class LabPeer {
-  readonly hostname: string;
-  readonly dir: string;
-  readonly child: ChildProcess;
-  /** The machine's namespace, its NAT router's (null for the public node) and its public IP. */
-  readonly ns: string;
-  readonly routerNs: string | null;
-  readonly publicIp: string;
-  /** The daemon log, each line stamped with when it arrived (performance.now()). */
-  readonly log: Array<{ at: number; line: string }> = [];
-  nat = 'unknown';
-  port = 0;
-  readonly #waiters: Array<{ match: (e: LabEvent) => boolean; resolve: (e: LabEvent) => void }> = [];
-  #commands = 0;
-
-  constructor(hostname: string, dir: string, child: ChildProcess, ns: string, routerNs: string | null, publicIp: string) {
-    this.hostname = hostname;
-    this.dir = dir;
-    this.child = child;
-    this.ns = ns;
-    this.routerNs = routerNs;
-    this.publicIp = publicIp;
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      let e: LabEvent;
-      try {
-        e = JSON.parse(line) as LabEvent;
-      } catch {
-        return;
-      }
-      for (const w of [...this.#waiters]) {
-        if (w.match(e)) {
-          this.#waiters.splice(this.#waiters.indexOf(w), 1);
-          w.resolve(e);
-        }
-      }
-    });
-    createInterface({ input: child.stderr! }).on('line', (line) => this.log.push({ at: performance.now(), line }));
-  }
-
-  /** The next event matching `match` (register before sending the command that causes it). */
-  next(match: (e: LabEvent) => boolean, what: string, timeoutMs: number): Promise<LabEvent> {
-    return new Promise((resolve, reject) => {
-      const onExit = (code: number | null) => {
-        clearTimeout(timer);
-        reject(new Error(`${this.hostname} exited ${code} waiting for ${what}:\n${this.logTail()}`));
-      };
-      const timer = setTimeout(() => {
-        this.child.off('exit', onExit);
-        this.#waiters.splice(this.#waiters.indexOf(waiter), 1);
-        reject(new Error(`${this.hostname}: no ${what} within ${timeoutMs} ms; log:\n${this.logTail()}`));
-      }, timeoutMs);
-      const waiter = {
-        match,
-        resolve: (e: LabEvent) => {
-          clearTimeout(timer);
-          this.child.off('exit', onExit);
-          resolve(e);
-        },
-      };
-      this.child.once('exit', onExit);
-      this.#waiters.push(waiter);
-    });
-  }
-
-  /** Sends a command and waits for its answer (an event with its id, or an error naming it). */
-  command(op: Record<string, unknown>, answer: string, timeoutMs: number): Promise<LabEvent> {
-    const id = `${op.op as string}-${++this.#commands}`;
-    const answered = this.next((e) => e.id === id && (e.event === answer || e.event === 'error'), `${answer} ${id}`, timeoutMs);
-    this.child.stdin!.write(`${JSON.stringify({ ...op, id })}\n`);
-    return answered.then((e) => {
-      if (e.event === 'error') throw new Error(`${this.hostname}: ${op.op as string} failed: ${e.message}`);
-      return e;
-    });
-  }
-
-  logTail(lines = 30): string {
-    return this.log
-      .slice(-lines)
-      .map((l) => l.line)
-      .join('\n');
-  }
-
-  logBetween(from: number, to: number): string[] {
-    return this.log.filter((l) => l.at >= from && l.at <= to).map((l) => `+${Math.round(l.at - from)} ms ${l.line}`);
-  }
-
-  cli(...args: string[]) {
-    return swarmctl(['--state-dir', this.dir, ...args]);
-  }
-
-  json<T>(...args: string[]): Promise<T> {
-    return swarmctlJson<T>(['--state-dir', this.dir, ...args]);
-  }
-}
 
 interface NatCase {
   name: string;
@@ -272,12 +158,13 @@ interface ThroughputRun {
 
 /** Deletes the conntrack entries of `x`'s router towards `y` (its NAT mapping and pinhole for y); returns how many. */
 async function forgetPairOnRouter(lab: NatLab, x: LabPeer, y: LabPeer): Promise<number> {
-  if (x.routerNs === null) return 0;
+  const routerNs = x.place.routerNs;
+  if (routerNs === null) return 0;
   // The public node shares the registry's address: match its port too, so x's registry mapping stays.
-  const filter = y.routerNs === null ? ['--orig-dst', y.publicIp, '--dport', String(y.port)] : ['--orig-dst', y.publicIp];
-  const r = await lab.exec(x.routerNs, ['conntrack', '-D', '-p', 'udp', ...filter]);
+  const filter = y.place.routerNs === null ? ['--orig-dst', y.place.publicIp, '--dport', String(y.port)] : ['--orig-dst', y.place.publicIp];
+  const r = await lab.exec(routerNs, ['conntrack', '-D', '-p', 'udp', ...filter]);
   const m = /(\d+) flow entries have been deleted/.exec(r.stderr);
-  if (!m) throw new Error(`conntrack -D in ${x.routerNs} failed (exit ${r.code}): ${r.stderr.trim()}`);
+  if (!m) throw new Error(`conntrack -D in ${routerNs} failed (exit ${r.code}): ${r.stderr.trim()}`);
   return Number(m[1]);
 }
 
@@ -456,51 +343,14 @@ async function main(): Promise<void> {
   process.once('SIGTERM', onSignal);
   const peers = new Map<string, LabPeer>();
   try {
-    const registry = lab.spawn(lab.internetNs, [process.execPath, BIN, 'registry', 'serve', '--listen', REGISTRY, '--db', join(root, 'registry.db'), '--json']);
-    let registryErr = '';
-    registry.stderr?.on('data', (d: Buffer) => (registryErr += d.toString()));
-    await new Promise<void>((resolve, reject) => {
-      createInterface({ input: registry.stdout! }).once('line', () => resolve());
-      registry.once('exit', (code) => reject(new Error(`registry exited ${code}: ${registryErr}`)));
-    });
-
+    await startLabRegistry(lab, root);
     const [l1, l2, l3, l4] = lab.lans;
-    const specs = [
-      { hostname: 'cone-a', ns: l1!.ns, routerNs: l1!.routerNs, publicIp: l1!.publicIp },
-      { hostname: 'cone-b', ns: l2!.ns, routerNs: l2!.routerNs, publicIp: l2!.publicIp },
-      { hostname: 'sym-c', ns: l3!.ns, routerNs: l3!.routerNs, publicIp: l3!.publicIp },
-      { hostname: 'sym-d', ns: l4!.ns, routerNs: l4!.routerNs, publicIp: l4!.publicIp },
-      { hostname: 'pub-p', ns: lab.internetNs, routerNs: null, publicIp: INTERNET_IP },
-    ];
-    progress(`starting the registry at ${REGISTRY} and ${specs.length} lab daemons`);
-    await Promise.all(
-      specs.map(async (s) => {
-        const dir = join(root, s.hostname);
-        const child = lab.spawn(s.ns, [process.execPath, LAB_PEER, dir, s.hostname, REGISTRY], { stdin: true });
-        const peer = new LabPeer(s.hostname, dir, child, s.ns, s.routerNs, s.publicIp);
-        const up = await peer.next((e) => e.event === 'up', 'start-up', 30_000);
-        peer.nat = up.nat ?? 'unknown';
-        const info = await peer.json<{ listen: string }>('info');
-        peer.port = Number(info.listen.split(':').pop());
-        peers.set(s.hostname, peer);
-      }),
-    );
+    const places = { 'cone-a': lanPlace(l1!), 'cone-b': lanPlace(l2!), 'sym-c': lanPlace(l3!), 'sym-d': lanPlace(l4!), 'pub-p': internetPlace(lab) };
+    progress(`starting the registry at ${LAB_REGISTRY} and ${Object.keys(places).length} lab daemons`);
+    await Promise.all(Object.entries(places).map(async ([hostname, place]) => peers.set(hostname, await startLabPeer(lab, root, place, hostname))));
     progress(`NATs seen by the daemons: ${[...peers.values()].map((p) => `${p.hostname} ${p.nat}`).join(', ')}`);
 
-    for (const c of CASES) {
-      const x = peers.get(c.a)!;
-      const y = peers.get(c.b)!;
-      const asked = await x.cli('handshake', y.hostname, 'NAT bench', '--json');
-      if (asked.code !== 0) throw new Error(`${x.hostname}: handshake ${y.hostname} failed: ${asked.stderr}`);
-      await eventually(async () => (await y.json<{ incoming: Array<{ hostname: string }> }>('pending')).incoming.some((r) => r.hostname === x.hostname), 20_000, `${y.hostname} sees the request of ${x.hostname}`);
-      const approved = await y.cli('approve', x.hostname, '--json');
-      if (approved.code !== 0) throw new Error(`${y.hostname}: approve ${x.hostname} failed: ${approved.stderr}`);
-      await eventually(
-        async () => (await x.json<{ peers: Array<{ hostname: string; trust: string }> }>('peers')).peers.some((p) => p.hostname === y.hostname && p.trust === 'trusted'),
-        20_000,
-        `${x.hostname} learns it is trusted by ${y.hostname}`,
-      );
-    }
+    for (const c of CASES) await trustLabPeers(peers.get(c.a)!, peers.get(c.b)!);
 
     const started = performance.now();
     progress(`${trials} trials from nothing per case, interleaved, initiator alternating: ${CASES.map((c) => `${c.name} (${c.a}, ${c.b}; ${c.expected})`).join(', ')}`);

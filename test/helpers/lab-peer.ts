@@ -134,7 +134,8 @@ for (;;) {
   if (daemon.natStatus().checkedAt !== null) break;
   await new Promise((r) => setTimeout(r, 20));
 }
-emit({ event: 'up', hostname, nat: daemon.natStatus().type, address: daemon.info().address });
+const info = daemon.info();
+emit({ event: 'up', hostname, nat: daemon.natStatus().type, address: info.address, listen: info.listen });
 
 const lines = createInterface({ input: process.stdin });
 lines.on('line', (line) => {

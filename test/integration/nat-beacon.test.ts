@@ -9,7 +9,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { createNatLab, INTERNET_IP, natLabSkipReason, type NatLab } from '../helpers/nat-lab.ts';
-import { LabPeer, startLabPeer, startLabRegistry, trustLabPeers } from '../helpers/lab-swarm.ts';
+import { lanPlace, LabPeer, startLabPeer, startLabRegistry, trustLabPeers } from '../helpers/lab-swarm.ts';
 import { tempDir } from '../helpers/swarm.ts';
 
 const skip = natLabSkipReason();
@@ -31,8 +31,8 @@ before(async () => {
   lab = await createNatLab(['symmetric', 'cone']);
   await Promise.all([startLabRegistry(lab, root), startLabRegistry(lab, root, 'beacon', BEACON)]);
   [sym, cone] = await Promise.all([
-    startLabPeer(lab, root, lab.lans[0]!, 'sym-a', { beacon: BEACON }),
-    startLabPeer(lab, root, lab.lans[1]!, 'cone-b', { beacon: BEACON }),
+    startLabPeer(lab, root, lanPlace(lab.lans[0]!), 'sym-a', { beacon: BEACON }),
+    startLabPeer(lab, root, lanPlace(lab.lans[1]!), 'cone-b', { beacon: BEACON }),
   ]);
 });
 

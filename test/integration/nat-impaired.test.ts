@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { createNatLab, natLabSkipReason, type NatLab } from '../helpers/nat-lab.ts';
 import { impairLan, impairSkipReason } from '../helpers/impair/impair.ts';
-import { LabPeer, startLabPeer, startLabRegistry, trustLabPeers } from '../helpers/lab-swarm.ts';
+import { lanPlace, LabPeer, startLabPeer, startLabRegistry, trustLabPeers } from '../helpers/lab-swarm.ts';
 import { tempDir } from '../helpers/swarm.ts';
 
 const skip = natLabSkipReason() ?? impairSkipReason();
@@ -29,7 +29,7 @@ before(async () => {
   root = tempDir('swarm-natimp-');
   lab = await createNatLab(['cone', 'cone']);
   await startLabRegistry(lab, root);
-  [a, b] = await Promise.all([startLabPeer(lab, root, lab.lans[0]!, 'cone-a'), startLabPeer(lab, root, lab.lans[1]!, 'cone-b')]);
+  [a, b] = await Promise.all([startLabPeer(lab, root, lanPlace(lab.lans[0]!), 'cone-a'), startLabPeer(lab, root, lanPlace(lab.lans[1]!), 'cone-b')]);
   await trustLabPeers(a, b);
 });
 

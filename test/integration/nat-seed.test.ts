@@ -29,12 +29,12 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { ApprovalOutcome, ConsoleMethod, ConsoleMethods, ConsoleSnapshot, DecisionRow, FeedPage, IncidentDetailView, IncidentsView, ProposalRow } from '../../core/console/api.ts';
 import { EMPTY_FEED_FILTER } from '../../core/console/api.ts';
-import { createNatLab, INTERNET_IP, natLabSkipReason, type NatLab, type NatLan } from '../helpers/nat-lab.ts';
-import { BIN, eventually, swarmctl, swarmctlJson, tempDir } from '../helpers/swarm.ts';
+import { createNatLab, natLabSkipReason, type NatLab, type NatLan } from '../helpers/nat-lab.ts';
+import { LAB_REGISTRY as REGISTRY, LabNodeDir, startLabRegistry } from '../helpers/lab-swarm.ts';
+import { BIN, eventually, tempDir } from '../helpers/swarm.ts';
 
 const skip = natLabSkipReason();
 const CONSOLE_CLIENT = fileURLToPath(new URL('../helpers/console-client.ts', import.meta.url));
-const REGISTRY = `${INTERNET_IP}:9000`;
 const MONITOR = 'gcp-log-monitor';
 const EXECUTOR = 'aws-firewall-executor';
 const CONSOLE = 'soc-console';
@@ -43,12 +43,6 @@ const ATTACKER = '198.51.100.23';
 const BLOCK = `${ATTACKER}/32`;
 /** Punching, relaying, detection and delivery: seconds in the lab; generous for a loaded CI box. */
 const STEP_MS = 30_000;
-
-interface PeerRow {
-  hostname: string;
-  path: 'direct' | 'relay' | null;
-  trust: string;
-}
 
 interface AuditEntry {
   action: string;
@@ -84,28 +78,13 @@ class LabProcess {
 }
 
 /** A node of the scenario: its state directory (its control socket), driven with swarmctl. */
-class LabNode {
-  readonly hostname: string;
-  readonly dir: string;
+class LabNode extends LabNodeDir {
   readonly process: LabProcess;
   /** What `swarmctl info` said once the node was ready. */
   info: NodeInfo | null = null;
   constructor(hostname: string, dir: string, process: LabProcess) {
-    this.hostname = hostname;
-    this.dir = dir;
+    super(hostname, dir);
     this.process = process;
-  }
-
-  cli(...args: string[]) {
-    return swarmctl(['--state-dir', this.dir, ...args]);
-  }
-
-  json<T>(...args: string[]): Promise<T> {
-    return swarmctlJson<T>(['--state-dir', this.dir, ...args]);
-  }
-
-  async peer(hostname: string): Promise<PeerRow | undefined> {
-    return (await this.json<{ peers: PeerRow[] }>('peers')).peers.find((p) => p.hostname === hostname);
   }
 
   /** Registered with the registry and its NAT classified: ready to be reached. */
@@ -183,11 +162,7 @@ function spawnIn(name: string, ns: string, argv: string[], options: { stdin?: bo
 }
 
 async function startRegistry(): Promise<void> {
-  const registry = spawnIn('registry', lab!.internetNs, [process.execPath, BIN, 'registry', 'serve', '--listen', REGISTRY, '--db', join(root, 'registry.db'), '--json'], { keepStdout: false });
-  await new Promise<void>((resolve, reject) => {
-    createInterface({ input: registry.child.stdout! }).once('line', () => resolve());
-    registry.child.once('exit', (code) => reject(new Error(`registry exited ${code}:\n${registry.log()}`)));
-  });
+  processes.push(new LabProcess('registry', (await startLabRegistry(lab!, root)).process, false));
 }
 
 /** An agent daemon in the foreground inside its LAN (the lab kills it on destroy), as `swarmctl daemon start` runs it. */
@@ -311,7 +286,7 @@ step('the console asks both agents for trust, their operators approve it; the mo
 
   // `swarmctl peers` on each end: how its live session with the other travels.
   const paths = async (): Promise<Record<string, string | null>> => {
-    const [cm, mc, ce, ec] = await Promise.all([nodes.console.peer(MONITOR), nodes.monitor.peer(CONSOLE), nodes.console.peer(EXECUTOR), nodes.executor.peer(CONSOLE)]);
+    const [cm, mc, ce, ec] = await Promise.all([nodes.console.findPeer(MONITOR), nodes.monitor.findPeer(CONSOLE), nodes.console.findPeer(EXECUTOR), nodes.executor.findPeer(CONSOLE)]);
     return { 'console→monitor': cm?.path ?? null, 'monitor→console': mc?.path ?? null, 'console→executor': ce?.path ?? null, 'executor→console': ec?.path ?? null };
   };
   const expected = { 'console→monitor': 'direct', 'monitor→console': 'direct', 'console→executor': 'relay', 'executor→console': 'relay' };

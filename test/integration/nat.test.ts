@@ -10,14 +10,13 @@ import { execFile } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { createInterface } from 'node:readline';
 import { createNatLab, INTERNET_IP, natLabSkipReason, type NatLab } from '../helpers/nat-lab.ts';
+import { LAB_REGISTRY as REGISTRY, startLabRegistry } from '../helpers/lab-swarm.ts';
 import { BIN, eventually, swarmctl, tempDir } from '../helpers/swarm.ts';
 import { callControl, CONTROL_SOCKET } from '../../core/overlay/control.ts';
 
 const run = promisify(execFile);
 const skip = natLabSkipReason();
-const REGISTRY = `${INTERNET_IP}:9000`;
 
 interface NatInfo {
   listen: string;
@@ -57,13 +56,7 @@ before(async () => {
   if (skip) return;
   root = tempDir('swarm-nat-');
   lab = await createNatLab(['cone', 'symmetric']);
-  const registry = lab.spawn(lab.internetNs, [process.execPath, BIN, 'registry', 'serve', '--listen', REGISTRY, '--db', join(root, 'registry.db'), '--json']);
-  let stderr = '';
-  registry.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  const ready = await new Promise<{ listen: string; beacon: string }>((resolve, reject) => {
-    createInterface({ input: registry.stdout! }).once('line', (line) => resolve(JSON.parse(line)));
-    registry.once('exit', (code) => reject(new Error(`registry exited ${code}: ${stderr}`)));
-  });
+  const ready = await startLabRegistry(lab, root);
   assert.deepEqual(ready.beacon, `${INTERNET_IP}:9001`, 'the beacon defaults to the registry port + 1');
   const lanOf = (kind: string) => lab!.lans.find((l) => l.kind === kind)!.ns;
   [nodes.public, nodes.cone, nodes.symmetric] = await Promise.all([
