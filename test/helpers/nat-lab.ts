@@ -21,8 +21,7 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
-import { inNetns, netnsSkipReason } from '../../core/agents/executor/test/netns-lab.ts';
-import { isProcessAlive } from '../../core/overlay/daemon.ts';
+import { deleteNamespace, inNetns, netnsSkipReason, removeStaleNamespaces } from '../../core/agents/executor/test/netns-lab.ts';
 
 const run = promisify(execFile);
 const NAME_PATTERN = /^swn-(\d+)-\d+-[a-z0-9]+$/;
@@ -66,32 +65,6 @@ export function natLabSkipReason(): string | null {
   return netnsSkipReason(['iptables']);
 }
 
-/** Kills what still runs inside a namespace (processes a test started there), then deletes it. */
-async function deleteNamespace(ns: string): Promise<void> {
-  const pids = await run('ip', ['netns', 'pids', ns]).then(
-    (r) => r.stdout.split('\n').filter((l) => /^\d+$/.test(l.trim())).map(Number),
-    () => [] as number[],
-  );
-  for (const pid of pids) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-  await run('ip', ['netns', 'del', ns]).catch(() => {});
-}
-
-async function removeStaleNamespaces(): Promise<void> {
-  const { stdout } = await run('ip', ['netns', 'list']);
-  for (const line of stdout.split('\n')) {
-    const name = line.split(' ')[0] ?? '';
-    const m = NAME_PATTERN.exec(name);
-    if (m === null || isProcessAlive(Number(m[1]))) continue;
-    await deleteNamespace(name);
-  }
-}
-
 let labCount = 0;
 
 /** Builds the lab with one LAN per entry of `kinds` (at most 9), each with `hostsPerLan` machines. */
@@ -99,7 +72,7 @@ export async function createNatLab(kinds: readonly NatKind[], options: { hostsPe
   const hostsPerLan = options.hostsPerLan ?? 1;
   if (hostsPerLan < 1 || hostsPerLan > 8) throw new RangeError('1 to 8 hosts per LAN');
   if (kinds.length > 9) throw new RangeError('at most 9 LANs');
-  await removeStaleNamespaces();
+  await removeStaleNamespaces(NAME_PATTERN);
   const n = labCount++;
   const name = (role: string) => `swn-${process.pid}-${n}-${role}`;
   // Interface names are limited to 15 characters.

@@ -55,14 +55,33 @@ export async function inNetns(netns: string, argv: readonly string[], stdin?: st
   });
 }
 
-/** Deletes namespaces a killed earlier test run left behind (their creator's pid is gone). */
-async function removeStaleNamespaces(): Promise<void> {
+/** Kills what still runs inside a namespace (processes a test started there), then deletes it. */
+export async function deleteNamespace(ns: string): Promise<void> {
+  const pids = await run('ip', ['netns', 'pids', ns]).then(
+    (r) => r.stdout.split('\n').filter((l) => /^\d+$/.test(l.trim())).map(Number),
+    () => [] as number[],
+  );
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  await run('ip', ['netns', 'del', ns]).catch(() => {});
+}
+
+/**
+ * Deletes namespaces a killed earlier test run left behind: names matching `pattern`, whose first
+ * group is the pid of the run that made them, when that pid is gone.
+ */
+export async function removeStaleNamespaces(pattern: RegExp): Promise<void> {
   const { stdout } = await run('ip', ['netns', 'list']);
   for (const line of stdout.split('\n')) {
     const name = line.split(' ')[0] ?? '';
-    const m = NAME_PATTERN.exec(name);
+    const m = pattern.exec(name);
     if (m === null || isProcessAlive(Number(m[1]))) continue;
-    await run('ip', ['netns', 'del', name]).catch(() => {});
+    await deleteNamespace(name);
   }
 }
 
@@ -102,7 +121,7 @@ export interface Lab {
 
 /** Creates the two namespaces, the link and the helpers. On failure, removes what it created. */
 export async function createLab(): Promise<Lab> {
-  await removeStaleNamespaces();
+  await removeStaleNamespaces(NAME_PATTERN);
   const n = labCount++;
   const attackerNs = `swx-${process.pid}-${n}-a`;
   const executorNs = `swx-${process.pid}-${n}-e`;
