@@ -26,7 +26,8 @@ import type {
   MitigationDelivery,
   ProposalRow,
 } from './api.ts';
-import { DECISIONS_TOPIC, TopicSubscriptions } from './topic-subscriptions.ts';
+import { DECISIONS_TOPIC } from '../agents/executor/executor-role.ts';
+import { TopicSubscriptions } from './topic-subscriptions.ts';
 import { newRequestId } from '../agents/executor/mitigation-order.ts';
 
 export const INCIDENTS_DB = 'incidents.db';

@@ -26,7 +26,8 @@ import type { TrustEvent } from '../overlay/trust.ts';
 import { AnomalyStore, type AnomalyFilter, type StoredAnomalyRow } from '../store/anomaly-store.ts';
 import type { IncomingRequest, OutgoingRequest } from '../store/node-store.ts';
 import { MitigationDesk } from './mitigation-desk.ts';
-import { ANOMALIES_TOPIC, anomalyOfReport, TopicSubscriptions } from './topic-subscriptions.ts';
+import { ANOMALY_TOPIC } from '../agents/monitor/monitor-role.ts';
+import { anomalyOfReport, TopicSubscriptions } from './topic-subscriptions.ts';
 import { EventLogStore } from '../store/event-log-store.ts';
 import {
   compareFeedRows,
@@ -292,7 +293,7 @@ export class ConsoleService {
       // (and into the orchestrator, which correlates them into incidents).
       const subscriptions = new TopicSubscriptions({
         daemon,
-        topic: ANOMALIES_TOPIC,
+        topic: ANOMALY_TOPIC,
         cursors,
         publishes: () => true,
         onEvents: (agent, reports) => {

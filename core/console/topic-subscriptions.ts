@@ -12,9 +12,6 @@ import type { EventLogStore } from '../store/event-log-store.ts';
 import type { TrustRecord } from '../store/node-store.ts';
 import type { FeedAgent } from './api.ts';
 
-export const ANOMALIES_TOPIC = 'anomalies';
-export const DECISIONS_TOPIC = 'decisions';
-
 export interface TopicSubscriptionsOptions {
   readonly daemon: Daemon;
   readonly topic: string;
