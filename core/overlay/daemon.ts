@@ -459,12 +459,14 @@ export class Daemon {
     try {
       const result = await service.register(this.#registration());
       const agrees = result.address === formatAddress(this.node.address);
-      if (!agrees && (this.#beaconStatus.lastOkAt === null || this.#beaconStatus.usable)) this.#log(`beacon ${where} assigned ${result.address}, the registry ${formatAddress(this.node.address)}: start both with the same --network; NAT traversal stays with the registry`);
-      if (agrees && !this.#beaconStatus.usable) {
-        this.#log(`beacon: registered with ${where}; NAT traversal (punching, relay) goes through it`);
-        this.#useTraversal(service);
-      } else if (!agrees && this.#beaconStatus.usable) {
-        this.#useTraversal(this.registry);
+      // On the first answer, and whenever it changes, say which server does traversal and wire it.
+      if (agrees !== this.#beaconStatus.usable || this.#beaconStatus.lastOkAt === null) {
+        this.#log(
+          agrees
+            ? `beacon: registered with ${where}; NAT traversal (punching, relay) goes through it`
+            : `beacon ${where} assigned ${result.address}, the registry ${formatAddress(this.node.address)}: start both with the same --network; NAT traversal stays with the registry`,
+        );
+        this.#useTraversal(agrees ? service : this.registry);
       }
       Object.assign(this.#beaconStatus, { registered: true, lastOkAt: Date.now(), lastError: null, usable: agrees });
       return agrees ? result.beacon : null;
